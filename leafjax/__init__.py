@@ -1,0 +1,34 @@
+"""leafjax: differentiable leaf and canopy radiative-transfer models in JAX, and trait retrieval at scale.
+
+The public API is re-exported here; submodules whose name starts with ``_`` are private.
+
+Example:
+    >>> import jax, jax.numpy as jnp
+    >>> import leafjax as lj
+    >>> model = lj.ProspectD(wavelengths=range(400, 2401))
+    >>> params = lj.ProspectDParams(n_struct=1.5, chl=40.0, car=8.0, ewt=0.012, lma=0.005)
+    >>> model(params).reflectance.shape
+    (2001,)
+"""
+
+from ._constants import TRAITS as TRAITS, TraitInfo as TraitInfo, bounds as bounds
+from ._version import __version__ as __version__
+from .physics import (
+    AbstractLeafModel as AbstractLeafModel,
+    AbstractLeafParams as AbstractLeafParams,
+    LeafOptics as LeafOptics,
+    OpticalConstants as OpticalConstants,
+    ProspectD as ProspectD,
+    ProspectDParams as ProspectDParams,
+    ProspectPro as ProspectPro,
+    ProspectProParams as ProspectProParams,
+    exp1 as exp1,
+    get_leaf_model as get_leaf_model,
+    layer_transmissivity as layer_transmissivity,
+    load_optical_constants as load_optical_constants,
+    nitrogen_area_from_protein as nitrogen_area_from_protein,
+    nitrogen_from_protein as nitrogen_from_protein,
+    prospect_d as prospect_d,
+    prospect_pro as prospect_pro,
+    wavelength_grid as wavelength_grid,
+)

@@ -1,0 +1,1 @@
+"""leafjax.baselines (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.canopy (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.data (see module docstrings)."""

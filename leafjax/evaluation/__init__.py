@@ -1,0 +1,1 @@
+"""leafjax.evaluation (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.fusion (see module docstrings)."""

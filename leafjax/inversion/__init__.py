@@ -1,0 +1,1 @@
+"""leafjax.inversion (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.io (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.networks (see module docstrings)."""

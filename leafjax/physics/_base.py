@@ -1,0 +1,89 @@
+"""Abstract leaf model and the leaf-optics container."""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar, Sequence
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._coefficients import OpticalConstants, load_optical_constants
+from ._params import AbstractLeafParams
+from ._plate import plate_model
+
+
+class LeafOptics(eqx.Module):
+    """Leaf directional-hemispherical reflectance and transmittance.
+
+    **Fields:** ``reflectance``, ``transmittance``: fractions, shape ``(*batch, wl)``; ``wavelengths``: nm,
+    shape ``(wl,)``.
+    """
+
+    reflectance: Float[Array, "*batch wl"]
+    transmittance: Float[Array, "*batch wl"]
+    wavelengths: Float[Array, "wl"]
+
+    @property
+    def absorptance(self) -> Float[Array, "*batch wl"]:
+        """``1 - R - T``."""
+        return 1.0 - self.reflectance - self.transmittance
+
+
+class AbstractLeafModel(eqx.Module):
+    """A PROSPECT-family leaf model bound to a set of optical constants on a wavelength grid.
+
+    Subclasses define the absorption coefficient of the elementary layer; the plate model is shared.  Calling a
+    model on a parameter pytree returns :class:`LeafOptics` with shape ``(*batch, wl)``.
+    """
+
+    constants: eqx.AbstractVar[OpticalConstants]
+    name: eqx.AbstractClassVar[str]
+    params_type: eqx.AbstractClassVar[type[AbstractLeafParams]]
+
+    @abc.abstractmethod
+    def absorption(self, params: AbstractLeafParams) -> Float[Array, "*batch wl"]:
+        """Absorption coefficient of the elementary layer, :math:`\\sum_i C_i K_i / N` (dimensionless)."""
+
+    def __call__(self, params: AbstractLeafParams) -> LeafOptics:
+        if not isinstance(params, self.params_type):
+            raise TypeError(f"{type(self).__name__} takes {self.params_type.__name__}, got {type(params).__name__}")
+        k = self.absorption(params)
+        n = jnp.asarray(params.n_struct)
+        n = jnp.broadcast_to(n, k.shape[:-1])[..., None]
+        refl, tran = plate_model(k, n, self.constants.nr)
+        return LeafOptics(refl, tran, self.constants.wavelengths)
+
+    @property
+    def wavelengths(self) -> Float[Array, "wl"]:
+        return self.constants.wavelengths
+
+    @property
+    def n_bands(self) -> int:
+        return self.constants.n_bands
+
+
+def _weighted_sum(params: AbstractLeafParams, pairs: Sequence[tuple[str, Array]]) -> Array:
+    """``sum_i params.<name_i>[..., None] * coef_i`` over ``(*batch, wl)`` with explicit broadcasting."""
+    shape = params.batch_shape
+    nd = len(shape)
+    total = None
+    for name, coef in pairs:
+        c = jnp.broadcast_to(jnp.asarray(getattr(params, name)), shape)[..., None]
+        term = c * jnp.reshape(coef, (1,) * nd + coef.shape)
+        total = term if total is None else total + term
+    n = jnp.broadcast_to(jnp.asarray(params.n_struct), shape)[..., None]
+    return total / n
+
+
+def resolve_constants(wavelengths, constants: OpticalConstants | None, dtype) -> OpticalConstants:
+    """Shared constructor logic: packaged constants unless given, then optional wavelength selection/cast."""
+    if constants is None:
+        constants = load_optical_constants(dtype=dtype)
+    elif dtype is not None:
+        constants = constants.astype(dtype)
+    if wavelengths is not None:
+        constants = constants.select(np.asarray(wavelengths))
+    return constants

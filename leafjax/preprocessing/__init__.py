@@ -1,0 +1,1 @@
+"""leafjax.preprocessing (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.selection (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.simulation (see module docstrings)."""

@@ -1,0 +1,1 @@
+"""leafjax.transfer (see module docstrings)."""
