@@ -49,11 +49,16 @@ class TraitInfo:
     description: str
 
 
-#: Canonical traits. Bounds: Féret et al. (R package ``prospect``, ``Invert_PROSPECT``), quoted in FACTS §4.
+#: Canonical traits. Bounds: Féret et al. (R package ``prospect``, ``Invert_PROSPECT``), except N (see below);
+#: nitrogen bounds are a plausibility range, not a model bound.
 TRAITS: dict[str, TraitInfo] = {
     t.name: t
     for t in (
-        TraitInfo("n_struct", "-", 0.5, 4.0, "leaf structure parameter N (number of compact layers)"),
+        # The reference implementation's inversion allows N >= 0.5, but for N < 1 Stokes' solution (N - 1 < 0
+        # layers) has a pole where a·b^(N-1) = 1: in strongly absorbing bands transmittance turns negative or
+        # infinite (seen in both leafjax and PyPI prosail 2.0.5 at N = 0.5 with high pigment contents).
+        # leafjax therefore bounds N to [1, 4]; the equations still accept N < 1 if a user passes it.
+        TraitInfo("n_struct", "-", 1.0, 4.0, "leaf structure parameter N (number of compact layers)"),
         TraitInfo("chl", "ug/cm2", 1e-4, 150.0, "chlorophyll a+b content"),
         TraitInfo("car", "ug/cm2", 1e-4, 25.0, "carotenoid content"),
         TraitInfo("ant", "ug/cm2", 0.0, 50.0, "anthocyanin content"),

@@ -70,8 +70,19 @@ def tav(alpha_deg: float, nr: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
 
 
 def _sinh_ratio(x: Array, y: Array) -> Array:
-    """sinh(x)/sinh(y) = e^(x-y) expm1(-2x)/expm1(-2y), free of overflow for large x, y >= 0."""
-    return jnp.exp(x - y) * jnp.expm1(-2.0 * x) / jnp.expm1(-2.0 * y)
+    """sinh(x)/sinh(y) without overflow, for |x| <= |y| + O(1) (as in Stokes' solution).
+
+    Uses ``e^(x-y) expm1(-2x)/expm1(-2y)`` where ``y >= 0`` and ``e^(y-x) expm1(2x)/expm1(2y)`` where
+    ``y < 0`` (both exact identities), selected with double-``where`` so that gradients stay finite.
+    """
+    pos = y >= 0
+    yp = jnp.where(pos, y, 1.0)
+    xp = jnp.where(pos, x, 0.5)
+    yn = jnp.where(pos, -1.0, y)
+    xn = jnp.where(pos, -0.5, x)
+    r_pos = jnp.exp(xp - yp) * jnp.expm1(-2.0 * xp) / jnp.expm1(-2.0 * yp)
+    r_neg = jnp.exp(yn - xn) * jnp.expm1(2.0 * xn) / jnp.expm1(2.0 * yn)
+    return jnp.where(pos, r_pos, r_neg)
 
 
 def plate_model(
@@ -111,12 +122,13 @@ def plate_model(
     absorbing = delta > 0.0
     d = jnp.where(absorbing, delta, 0.5)
     rs = jnp.where(absorbing, r, 0.25)
-    ts_ = jnp.where(absorbing, t, 0.25)
+    # t underflows to 0 for very strong absorption; keep b = O(1/t) finite (its effect on R, T is then nil)
+    ts_ = jnp.where(absorbing, jnp.maximum(t, jnp.finfo(t.dtype).tiny), 0.25)
     big_d = jnp.sqrt((1.0 + rs + ts_) * (1.0 + rs - ts_) * (1.0 - rs + ts_) * d)
     alpha = jnp.log1p((d * (1.0 - rs + ts_) + big_d) / (2.0 * rs))
     s = jnp.log1p((d * (1.0 + rs - ts_) + big_d) / (2.0 * ts_))
     ms = m * s
-    rsub_abs = jnp.exp(-alpha) * jnp.expm1(-2.0 * ms) / jnp.expm1(-2.0 * (alpha + ms))
+    rsub_abs = _sinh_ratio(ms, alpha + ms)
     tsub_abs = _sinh_ratio(alpha, alpha + ms)
     # non-absorbing limit (delta == 0): Tsub = t / (t + (1 - t)(N - 1))
     tsub_lim = t / (t + (1.0 - t) * m)

@@ -1,1 +1,26 @@
-"""leafjax.simulation (see module docstrings)."""
+"""Simulation of training sets: priors, noise models, forward runs streamed to parquet."""
+
+from ._noise import (
+    AbstractNoise as AbstractNoise,
+    AdditiveGaussian as AdditiveGaussian,
+    ComposedNoise as ComposedNoise,
+    MultiplicativeGaussian as MultiplicativeGaussian,
+    make_noise as make_noise,
+)
+from ._priors import (
+    AbstractMarginal as AbstractMarginal,
+    Fixed as Fixed,
+    Prior as Prior,
+    TruncatedNormal as TruncatedNormal,
+    Uniform as Uniform,
+    check_within_bounds as check_within_bounds,
+    default_prior as default_prior,
+    prior_from_mapping as prior_from_mapping,
+)
+from ._simulate import (
+    iter_forward as iter_forward,
+    params_from_columns as params_from_columns,
+    simulate as simulate,
+    validate_parameter_table as validate_parameter_table,
+    write_spectra_parquet as write_spectra_parquet,
+)

@@ -1,0 +1,158 @@
+"""Simulation of leaf-spectra training sets: sample a prior, run a leaf model, add noise, stream to parquet."""
+
+from __future__ import annotations
+
+from typing import Iterator, Mapping
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from .._constants import TRAITS
+from ..io import ParquetStreamWriter, spectral_columns
+from ..physics import AbstractLeafModel, ProspectProParams, nitrogen_from_protein
+from ._noise import AbstractNoise
+from ._priors import Prior, check_within_bounds
+
+#: Parameters that default to zero when a table omits them (pigments absent from most green leaves).
+OPTIONAL_ZERO = ("ant", "brown")
+
+
+def params_from_columns(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], dtype=None):
+    """Build the model's parameter pytree from ``{name: array}`` (canonical names, canonical units).
+
+    ``ant`` and ``brown`` default to 0 when absent; every other parameter of the model is required.
+
+    Raises:
+        ValueError: for a missing required parameter, or ``lma`` given to PROSPECT-PRO.
+    """
+    names = model.params_type.names
+    if model.params_type is ProspectProParams and "lma" in columns and ("prot" in columns or "cbc" in columns):
+        raise ValueError("PROSPECT-PRO takes prot and cbc (lma = prot + cbc); the table has lma as well as "
+                         "prot/cbc — drop the lma column or use prospect-d")
+    missing = [n for n in names if n not in columns and n not in OPTIONAL_ZERO]
+    if missing:
+        raise ValueError(f"{model.name} needs parameter column(s) {', '.join(missing)} "
+                         f"(all parameters: {', '.join(names)})")
+    dtype = model.constants.nr.dtype if dtype is None else dtype
+    first = next(iter(columns.values()))
+    n = np.shape(first)[0] if np.ndim(first) else 1
+    kwargs = {k: jnp.asarray(columns[k], dtype=dtype) if k in columns else jnp.zeros((n,), dtype)
+              for k in names}
+    return model.params_type(**kwargs)
+
+
+@eqx.filter_jit
+def _forward(model: AbstractLeafModel, params, key, noise: AbstractNoise | None):
+    out = model(params)
+    r, t = out.reflectance, out.transmittance
+    if noise is not None:
+        kr, kt = jax.random.split(key)
+        r, t = noise(kr, r), noise(kt, t)
+    return r, t
+
+
+def derived_columns(model: AbstractLeafModel, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Traits derived from the parameters: for PROSPECT-PRO ``lma`` (g/cm²) and ``nitrogen`` (% dry mass)."""
+    if model.params_type is ProspectProParams:
+        prot, cbc = np.asarray(params["prot"]), np.asarray(params["cbc"])
+        return {"lma": prot + cbc, "nitrogen": np.asarray(nitrogen_from_protein(prot, cbc))}
+    return {}
+
+
+def iter_forward(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], *, chunk_size: int = 8192,
+                 key: PRNGKeyArray | None = None, noise: AbstractNoise | None = None
+                 ) -> Iterator[tuple[slice, np.ndarray, np.ndarray]]:
+    """Run ``model`` over parameter columns in fixed-size chunks (one compilation); yields ``(rows, R, T)``.
+
+    The last chunk is padded to ``chunk_size`` so that the jitted function is compiled once.
+    """
+    n = len(next(iter(columns.values())))
+    if key is None:
+        key = jax.random.key(0)
+    for i, start in enumerate(range(0, n, chunk_size)):
+        stop = min(start + chunk_size, n)
+        block = {k: np.asarray(v[start:stop]) for k, v in columns.items()}
+        pad = chunk_size - (stop - start) if n > chunk_size else 0
+        if pad:
+            block = {k: np.concatenate([v, np.repeat(v[-1:], pad)]) for k, v in block.items()}
+        params = params_from_columns(model, block)
+        r, t = _forward(model, params, jax.random.fold_in(key, i), noise)
+        r, t = np.asarray(r)[: stop - start], np.asarray(t)[: stop - start]
+        yield slice(start, stop), r, t
+
+
+def simulate(model: AbstractLeafModel, prior: Prior, n: int, key: PRNGKeyArray, *,
+             noise: AbstractNoise | None = None, chunk_size: int = 8192):
+    """Sample ``n`` parameter sets from ``prior`` and simulate leaf R and T.
+
+    **Arguments:**
+    - ``model``: a leaf model (its wavelength grid is the output grid).
+    - ``prior``: :class:`Prior` over (a subset of) the model's parameters; unlisted ``ant``/``brown`` are 0.
+    - ``n``: number of spectra (> 0). ``key``: JAX PRNG key (explicit; same key → same result).
+    - ``noise``: optional noise model applied to R and T independently.
+
+    **Returns:** ``(params, R, T)``: ``{name: (n,) numpy array}`` including derived traits, and numpy arrays of
+    shape ``(n, wl)``.
+    """
+    check_within_bounds(prior, model.params_type.names)
+    k_prior, k_noise = jax.random.split(key)
+    dtype = model.constants.nr.dtype
+    params = {k: np.asarray(v) for k, v in prior.sample(k_prior, n, dtype=dtype).items()}
+    rs, ts = [], []
+    for _, r, t in iter_forward(model, params, chunk_size=chunk_size, key=k_noise, noise=noise):
+        rs.append(r)
+        ts.append(t)
+    full = {k: params[k] if k in params else np.zeros(n, dtype) for k in model.params_type.names}
+    full.update(derived_columns(model, full))
+    return full, np.concatenate(rs), np.concatenate(ts)
+
+
+def write_spectra_parquet(path, model: AbstractLeafModel, columns: Mapping[str, np.ndarray], *,
+                          extra: Mapping[str, np.ndarray] | None = None, key: PRNGKeyArray | None = None,
+                          noise: AbstractNoise | None = None, chunk_size: int = 8192) -> int:
+    """Run ``model`` for every row of ``columns`` and stream parameters + ``R_<nm>``/``T_<nm>`` to parquet.
+
+    ``extra`` columns (e.g. identifiers) are carried through first.  Returns the number of rows written.  The
+    file appears only when complete (see :class:`~leafjax.io.ParquetStreamWriter`).
+    """
+    wl = np.asarray(model.wavelengths)
+    rcols, tcols = spectral_columns("R", wl), spectral_columns("T", wl)
+    names = model.params_type.names
+    with ParquetStreamWriter(path) as writer:
+        for rows, r, t in iter_forward(model, columns, chunk_size=chunk_size, key=key, noise=noise):
+            block: dict[str, np.ndarray] = {}
+            if extra:
+                block.update({k: np.asarray(v)[rows] for k, v in extra.items()})
+            p = {k: np.asarray(columns[k][rows]) if k in columns else np.zeros(rows.stop - rows.start, r.dtype)
+                 for k in names}
+            block.update(p)
+            block.update(derived_columns(model, p))
+            block.update(zip(rcols, r.T))
+            block.update(zip(tcols, t.T))
+            writer.write(block)
+        return writer.rows
+
+
+def validate_parameter_table(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], source: str = "table"
+                             ) -> None:
+    """Check a parameter table before a forward run: numeric, finite and inside the documented bounds.
+
+    Raises ``ValueError`` naming the column and the first offending rows.
+    """
+    for name in model.params_type.names:
+        if name not in columns:
+            continue
+        v = np.asarray(columns[name])
+        if not np.issubdtype(v.dtype, np.number):
+            raise ValueError(f"{source}: column {name!r} is not numeric")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            raise ValueError(f"{source}: column {name!r} has NaN/Inf in row(s) {bad[:5].tolist()}")
+        t = TRAITS[name]
+        out = np.flatnonzero((v < t.low) | (v > t.high))
+        if out.size:
+            raise ValueError(f"{source}: column {name!r} outside [{t.low}, {t.high}] {t.unit} in row(s) "
+                             f"{out[:5].tolist()} (e.g. {v[out[0]]!r})")
