@@ -79,3 +79,22 @@ def test_dtype_is_preserved(dtype):
 def test_wrong_params_type_is_an_error():
     with pytest.raises(TypeError, match="ProspectProParams"):
         lj.ProspectPro(wavelengths=WL)(lj.ProspectDParams(n_struct=1.5, chl=40.0, car=8.0))
+
+
+def test_blocked_evaluation_equals_unblocked_and_differentiates():
+    model = lj.ProspectD(wavelengths=WL, dtype=jnp.float64)
+    cols = random_params(np.random.default_rng(9), D_NAMES, 70)
+    params = lj.ProspectDParams(**{n: jnp.asarray(cols[n]).reshape(7, 10) for n in D_NAMES})
+    a = model(params, block_size=None)
+    b = model(params, block_size=16)  # 70 = 4 blocks of 16 + remainder 6
+    assert b.reflectance.shape == (7, 10, WL.size)
+    np.testing.assert_allclose(np.asarray(a.reflectance), np.asarray(b.reflectance), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(a.transmittance), np.asarray(b.transmittance), rtol=1e-14)
+
+    def loss(chl, bs):
+        p = lj.ProspectDParams(**{**params.to_dict(), "chl": chl})
+        return jnp.sum(model(p, block_size=bs).reflectance)
+
+    ga = jax.grad(loss)(params.chl, None)
+    gb = jax.grad(loss)(params.chl, 16)
+    np.testing.assert_allclose(np.asarray(ga), np.asarray(gb), rtol=1e-12)

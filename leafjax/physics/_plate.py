@@ -11,8 +11,9 @@ Numerical formulation (algebraically identical to the published equations):
 * with :math:`a = e^{\alpha}`, :math:`b = e^{s}` and :math:`m = N - 1`, Stokes' solution
   :math:`R_{sub} = a(b^{2m}-1)/(a^2b^{2m}-1)`, :math:`T_{sub} = b^m(a^2-1)/(a^2b^{2m}-1)` becomes
   :math:`R_{sub} = \sinh(ms)/\sinh(\alpha+ms)`, :math:`T_{sub} = \sinh(\alpha)/\sinh(\alpha+ms)`, evaluated
-  as ``expm1`` ratios: no overflow for strong absorption (where :math:`b^{2m}` exceeds float32's range), no
-  0/0 cancellation for weak absorption, and the non-absorbing limit
+  in negative powers of :math:`a, b` with ``expm1``/``log1p`` (one of each per value): no overflow for strong
+  absorption (where :math:`b^{2m}` exceeds float32's range), no 0/0 cancellation for weak absorption, and
+  the non-absorbing limit
   :math:`T_{sub} = t/(t + (1-t)m)` only at exactly :math:`\delta = 0` (double-``where``, finite gradients).
 
 References:
@@ -22,6 +23,8 @@ References:
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -69,20 +72,23 @@ def tav(alpha_deg: float, nr: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     return jnp.sum(integrand * jnp.reshape(weight, cos_t.shape), axis=-1)
 
 
-def _sinh_ratio(x: Array, y: Array) -> Array:
-    """sinh(x)/sinh(y) without overflow, for |x| <= |y| + O(1) (as in Stokes' solution).
+class Interfaces(NamedTuple):
+    """Interface transmissivities of the plate model for one refractive-index spectrum (each ``(wl,)``).
 
-    Uses ``e^(x-y) expm1(-2x)/expm1(-2y)`` where ``y >= 0`` and ``e^(y-x) expm1(2x)/expm1(2y)`` where
-    ``y < 0`` (both exact identities), selected with double-``where`` so that gradients stay finite.
+    ``talf``: top surface, incidence up to 40°; ``t12``: hemispherical, outside → inside; ``t21``: inside →
+    outside (``t12 / n²``); ``r = 1 - t`` for each.  Depends only on ``nr``, so it is computed once per call,
+    not once per spectrum.
     """
-    pos = y >= 0
-    yp = jnp.where(pos, y, 1.0)
-    xp = jnp.where(pos, x, 0.5)
-    yn = jnp.where(pos, -1.0, y)
-    xn = jnp.where(pos, -0.5, x)
-    r_pos = jnp.exp(xp - yp) * jnp.expm1(-2.0 * xp) / jnp.expm1(-2.0 * yp)
-    r_neg = jnp.exp(yn - xn) * jnp.expm1(2.0 * xn) / jnp.expm1(2.0 * yn)
-    return jnp.where(pos, r_pos, r_neg)
+
+    talf: Array
+    t12: Array
+    t21: Array
+
+
+def interfaces(nr: Float[Array, "wl"]) -> Interfaces:
+    """Compute :class:`Interfaces` from the refractive index ``nr`` (dimensionless)."""
+    t12 = tav(HEMISPHERICAL_ANGLE_DEG, nr)
+    return Interfaces(tav(INCIDENCE_ANGLE_DEG, nr), t12, t12 / (nr * nr))
 
 
 def plate_model(
@@ -95,29 +101,37 @@ def plate_model(
     **Arguments:**
     - ``k``: absorption coefficient of one elementary layer, :math:`k = \sum_i C_i K_i / N` (dimensionless,
       ``>= 0``), shape ``(*batch, wl)``.
-    - ``n_struct``: leaf structure parameter N (dimensionless, >= 0.5), shape ``(*batch, 1)``.
-    - ``nr``: refractive index per band (dimensionless), shape ``(wl,)``; broadcast against ``k``.
+    - ``n_struct``: leaf structure parameter N (dimensionless, >= 1), shape ``(*batch, 1)``.
+    - ``nr``: refractive index per band (dimensionless), shape ``(wl,)``.
 
     **Returns:** ``(R, T)``, each of shape ``(*batch, wl)``, fractions in [0, 1] with ``R + T <= 1``.
     """
-    nr = jnp.reshape(nr, (1,) * (k.ndim - 1) + nr.shape)
-    talf = tav(INCIDENCE_ANGLE_DEG, nr)
-    ralf = 1.0 - talf
-    t12 = tav(HEMISPHERICAL_ANGLE_DEG, nr)
-    r12 = 1.0 - t12
-    t21 = t12 / (nr * nr)
-    r21 = 1.0 - t21
+    return plate_model_from_interfaces(k, n_struct, interfaces(nr))
+
+
+def plate_model_from_interfaces(
+    k: Float[Array, "*batch wl"],
+    n_struct: Float[Array, "*batch 1"],
+    iface: Interfaces,
+) -> tuple[Float[Array, "*batch wl"], Float[Array, "*batch wl"]]:
+    """:func:`plate_model` with precomputed :class:`Interfaces` (broadcast against ``k``)."""
+    shape = (1,) * (k.ndim - 1) + iface.t12.shape
+    talf, t12, t21 = (jnp.reshape(v, shape) for v in iface)
+    ralf, r12, r21 = 1.0 - talf, 1.0 - t12, 1.0 - t21
 
     tau, omt = layer_transmissivity_pair(k)
     # top surface (solid angle alpha) and one elementary layer (hemispherical)
-    denom = 1.0 - r21 * r21 * tau * tau
+    r21tau = r21 * tau
+    denom = 1.0 - r21tau * r21tau
     ta = talf * tau * t21 / denom
-    ra = ralf + r21 * tau * ta
+    ra = ralf + r21tau * ta
     t = t12 * tau * t21 / denom
-    r = r12 + r21 * tau * t
-    delta = t12 * omt / (1.0 - r21 * tau)  # 1 - r - t, accurate as k -> 0
+    r = r12 + r21tau * t
+    delta = t12 * omt / (1.0 - r21tau)  # 1 - r - t, accurate as k -> 0
 
-    # Stokes' solution for the remaining N - 1 layers
+    # Stokes' solution for the remaining m = N - 1 layers, with a = 1 + ua, b = 1 + ub = e^s:
+    #   Rsub = (1/a) (b^-2m - 1) / (a^-2 b^-2m - 1),  Tsub = b^-m (a^-2 - 1) / (a^-2 b^-2m - 1)
+    # written with X = b^-2m - 1 = expm1(-2 m s) and A = a^-2 - 1 = -ua (2 + ua) / a^2 (no cancellation).
     m = n_struct - 1.0
     absorbing = delta > 0.0
     d = jnp.where(absorbing, delta, 0.5)
@@ -125,11 +139,15 @@ def plate_model(
     # t underflows to 0 for very strong absorption; keep b = O(1/t) finite (its effect on R, T is then nil)
     ts_ = jnp.where(absorbing, jnp.maximum(t, jnp.finfo(t.dtype).tiny), 0.25)
     big_d = jnp.sqrt((1.0 + rs + ts_) * (1.0 + rs - ts_) * (1.0 - rs + ts_) * d)
-    alpha = jnp.log1p((d * (1.0 - rs + ts_) + big_d) / (2.0 * rs))
-    s = jnp.log1p((d * (1.0 + rs - ts_) + big_d) / (2.0 * ts_))
-    ms = m * s
-    rsub_abs = _sinh_ratio(ms, alpha + ms)
-    tsub_abs = _sinh_ratio(alpha, alpha + ms)
+    ua = (d * (1.0 - rs + ts_) + big_d) / (2.0 * rs)
+    ub = (d * (1.0 + rs - ts_) + big_d) / (2.0 * ts_)
+    a = 1.0 + ua
+    big_a = -ua * (2.0 + ua) / (a * a)
+    ms = m * jnp.log1p(ub)
+    big_x = jnp.expm1(-2.0 * ms)
+    big_y = big_a + (1.0 + big_a) * big_x  # a^-2 b^-2m - 1
+    rsub_abs = big_x / (a * big_y)
+    tsub_abs = jnp.exp(-ms) * big_a / big_y
     # non-absorbing limit (delta == 0): Tsub = t / (t + (1 - t)(N - 1))
     tsub_lim = t / (t + (1.0 - t) * m)
     rsub = jnp.where(absorbing, rsub_abs, 1.0 - tsub_lim)
