@@ -14,7 +14,13 @@ from ._params import (
     nitrogen_area_from_protein as nitrogen_area_from_protein,
     nitrogen_from_protein as nitrogen_from_protein,
 )
-from ._plate import Interfaces as Interfaces, interfaces as interfaces, plate_model as plate_model, tav as tav
+from ._plate import (
+    Interfaces as Interfaces,
+    interfaces as interfaces,
+    plate_model as plate_model,
+    plate_model_from_interfaces as plate_model_from_interfaces,
+    tav as tav,
+)
 from ._prospect import (
     LEAF_MODELS as LEAF_MODELS,
     ProspectD as ProspectD,
