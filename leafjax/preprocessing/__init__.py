@@ -1,1 +1,1 @@
-"""leafjax.preprocessing (see module docstrings)."""
+"""Composable preprocessing of leaf spectra; every step returns ``(result, StepReport)``."""
