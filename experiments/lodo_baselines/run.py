@@ -28,7 +28,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", default="results/lodo_baselines", help="output folder")
     ap.add_argument("--traits", default="lma,ewt,nitrogen,chl")
     ap.add_argument("--ks", default="5,10,20,50")
-    ap.add_argument("--seeds", type=int, default=5, help="number of seeds (0..n-1) per k")
+    ap.add_argument("--seeds", type=int, default=10, help="number of seeds (0..n-1) per k")
     ap.add_argument("--step-nm", type=float, default=5.0, help="resampling step of the PLSR features (nm)")
     ap.add_argument("--max-components", type=int, default=20)
     ap.add_argument("--splice", action="store_true", help="apply detector splice-step correction first")
