@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from leafjax.baselines import PLSRCombined, PLSRSourceOnly, PLSRTargetOnly, TraitMean
-from leafjax.data import load_shared_datasets
+from leafjax.data import describe, load_shared_datasets
 from leafjax.evaluation import overview, plot_predicted_vs_measured, run_evaluation, summarise, write_tables
 from leafjax.preprocessing import compose, correct_splice_steps, flag_outliers, resample, savgol, to_fraction
 
@@ -33,10 +33,11 @@ def main(argv=None) -> None:
     ap.add_argument("--max-components", type=int, default=20)
     ap.add_argument("--splice", action="store_true", help="apply detector splice-step correction first")
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--datasets", default="", help="comma-separated dataset names (default: all files)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    ds = load_shared_datasets(args.data)
+    ds = load_shared_datasets(args.data, [d for d in args.datasets.split(",") if d] or None)
     grid = np.arange(400.0, 2400.0 + 1e-9, args.step_nm)
     steps = [to_fraction] + ([correct_splice_steps] if args.splice else []) + [
         savgol, partial(resample, target_wavelengths=grid), flag_outliers]
@@ -53,7 +54,7 @@ def main(argv=None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     preds.to_csv(out / "predictions.csv.gz", index=False, float_format="%.6g")
-    write_tables({"metrics_by_dataset": summary, "overview": over}, out)
+    write_tables({"datasets": describe(ds), "metrics_by_dataset": summary, "overview": over}, out)
     for trait in sorted(set(preds["trait"])):
         for k in [0] + ks:
             if ((preds["trait"] == trait) & (preds["k"] == k)).any():

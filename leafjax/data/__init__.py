@@ -6,6 +6,7 @@ from ._columns import (
     ecosis_spectral_columns as ecosis_spectral_columns,
     gsti_spectral_columns as gsti_spectral_columns,
 )
+from ._describe import describe as describe
 from ._dataset import META_COLUMNS as META_COLUMNS, SpectralDataset as SpectralDataset, concat as concat
 from ._readers import (
     KNOWN_QUIRKS as KNOWN_QUIRKS,
