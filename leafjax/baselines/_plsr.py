@@ -44,14 +44,18 @@ class PLSRModel:
 
 def pls1_coefficients(x: np.ndarray, y: np.ndarray, n_components: int) -> np.ndarray:
     """Coefficients ``(A, p)`` of PLS1 with 1…A components, for centred ``x`` ``(n, p)`` and ``y`` ``(n,)``."""
-    xtx = x.T @ x
-    xty = x.T @ y
-    p = x.shape[1]
+    return _pls1_kernel(x.T @ x, x.T @ y, n_components)
+
+
+def _pls1_kernel(xtx: np.ndarray, xty: np.ndarray, n_components: int) -> np.ndarray:
+    """Improved kernel PLS1 (Dayal & MacGregor 1997, algorithm 1) from XᵀX ``(p, p)`` and Xᵀy ``(p,)`` of
+    centred (and possibly scaled) data; returns the coefficients of 1…A components, ``(A, p)``."""
+    p = xtx.shape[0]
     r_all = np.zeros((n_components, p))
     p_all = np.zeros((n_components, p))
-    q_all = np.zeros(n_components)
     coefs = np.zeros((n_components, p))
     b = np.zeros(p)
+    xty = xty.copy()
     for a in range(n_components):
         w = xty.copy()
         norm = np.linalg.norm(w)
@@ -60,24 +64,32 @@ def pls1_coefficients(x: np.ndarray, y: np.ndarray, n_components: int) -> np.nda
             break
         w /= norm
         r = w - r_all[:a].T @ (p_all[:a] @ w)
-        tt = float(r @ xtx @ r)
+        xtx_r = xtx @ r
+        tt = float(r @ xtx_r)
         if tt <= 1e-14:
             coefs[a:] = b
             break
-        pa = xtx @ r / tt
+        pa = xtx_r / tt
         qa = float(r @ xty) / tt
         xty = xty - pa * qa * tt
-        r_all[a], p_all[a], q_all[a] = r, pa, qa
+        r_all[a], p_all[a] = r, pa
         b = b + r * qa
         coefs[a] = b
     return coefs
 
 
-def _standardise(x: np.ndarray, scale: bool) -> tuple[np.ndarray, np.ndarray]:
-    mean = x.mean(axis=0)
-    sd = x.std(axis=0, ddof=1) if (scale and x.shape[0] > 1) else np.ones(x.shape[1])
-    sd = np.where(sd > 1e-12, sd, 1.0)
-    return mean, sd
+def _moments(sxx, sx, sxy, sy, n, scale):
+    """Centred/scaled cross-products from raw sums over ``n`` rows: (XᵀX, Xᵀy, x_mean, x_scale, y_mean)."""
+    mu = sx / n
+    ym = sy / n
+    cxx = sxx - n * np.outer(mu, mu)
+    cxy = sxy - n * mu * ym
+    if scale and n > 1:
+        sd = np.sqrt(np.clip(np.diag(cxx), 0.0, None) / (n - 1))
+        sd = np.where(sd > 1e-12, sd, 1.0)
+    else:
+        sd = np.ones_like(mu)
+    return cxx / np.outer(sd, sd), cxy / sd, mu, sd, ym
 
 
 def _fold_ids(n: int, folds: int, rng: np.random.Generator) -> np.ndarray:
@@ -103,6 +115,9 @@ def fit_plsr(x, y, *, n_components: int | None = None, max_components: int = MAX
     if n < 3:
         raise ValueError(f"PLSR needs at least 3 training samples, got {n}")
     cv = np.empty(0)
+    # Raw sums over all rows; each fold's training moments are the totals minus its held-out rows, so the
+    # p×p cross-product is formed once rather than once per fold (statistics still from training rows only).
+    sxx, sx, sxy, sy = x.T @ x, x.sum(axis=0), x.T @ y, float(y.sum())
     if n_components is None:
         k = min(folds, n)
         ids = _fold_ids(n, k, np.random.default_rng(seed))
@@ -110,12 +125,13 @@ def fit_plsr(x, y, *, n_components: int | None = None, max_components: int = MAX
         sq = np.zeros((k, a_max))
         counts = np.zeros(k)
         for f in range(k):
-            tr, te = ids != f, ids == f
-            mu, sd = _standardise(x[tr], scale)
-            ym = y[tr].mean()
-            coefs = pls1_coefficients((x[tr] - mu) / sd, y[tr] - ym, a_max)
-            pred = ym + ((x[te] - mu) / sd) @ coefs.T  # (n_te, A)
-            sq[f] = np.sum((pred - y[te, None]) ** 2, axis=0)
+            te = ids == f
+            xh, yh = x[te], y[te]
+            cxx, cxy, mu, sd, ym = _moments(sxx - xh.T @ xh, sx - xh.sum(axis=0), sxy - xh.T @ yh,
+                                            sy - float(yh.sum()), n - int(te.sum()), scale)
+            coefs = _pls1_kernel(cxx, cxy, a_max)
+            pred = ym + ((xh - mu) / sd) @ coefs.T  # (n_te, A)
+            sq[f] = np.sum((pred - yh[:, None]) ** 2, axis=0)
             counts[f] = te.sum()
         cv = np.sqrt(sq.sum(axis=0) / n)
         best = int(np.argmin(cv))
@@ -125,7 +141,6 @@ def fit_plsr(x, y, *, n_components: int | None = None, max_components: int = MAX
             best = int(np.flatnonzero(cv <= cv[best] + se)[0])
         n_components = best + 1
     n_components = int(min(n_components, n - 1, x.shape[1]))
-    mu, sd = _standardise(x, scale)
-    ym = float(y.mean())
-    coef = pls1_coefficients((x - mu) / sd, y - ym, n_components)[-1]
-    return PLSRModel(mu, sd, coef, ym, n_components, cv)
+    cxx, cxy, mu, sd, ym = _moments(sxx, sx, sxy, sy, n, scale)
+    coef = _pls1_kernel(cxx, cxy, n_components)[-1]
+    return PLSRModel(mu, sd, coef, float(ym), n_components, cv)

@@ -106,7 +106,8 @@ def run_evaluation(ds: SpectralDataset, methods: Sequence[AbstractTraitMethod], 
             train, test = view.subset(train_rows), view.subset(split.test)
             target = view.subset(split.target) if split.k > 0 else None
             for m in methods:
-                if (m.requires_target_sample and target is None) or (m.uses_train and train_rows.size == 0):
+                no_data = target is None and train_rows.size == 0  # e.g. LODO of the only dataset with chl
+                if no_data or (m.requires_target_sample and target is None) or (m.uses_train and not train_rows.size):
                     continue
                 key = (m.name, split.held_out)
                 t0 = time.perf_counter()

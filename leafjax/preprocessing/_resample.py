@@ -54,11 +54,12 @@ def resample(ds: SpectralDataset, target_wavelengths) -> tuple[SpectralDataset, 
 def _savgol_rows(x: np.ndarray, window: int, polyorder: int, deriv: int, delta: float) -> tuple[np.ndarray, int]:
     out = x.copy()
     skipped = 0
-    for i, row in enumerate(x):
+    full = np.isfinite(x).all(axis=1)
+    if full.any():
+        out[full] = scipy.signal.savgol_filter(x[full], window, polyorder, deriv=deriv, delta=delta, axis=1)
+    for i in np.flatnonzero(~full):
+        row = x[i]
         finite = np.isfinite(row)
-        if finite.all():
-            out[i] = scipy.signal.savgol_filter(row, window, polyorder, deriv=deriv, delta=delta)
-            continue
         # Filter each contiguous finite run separately; runs shorter than the window are left as they are.
         edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.astype(np.int8), [0]])))
         for a, b in zip(edges[::2], edges[1::2]):
