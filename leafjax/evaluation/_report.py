@@ -45,6 +45,7 @@ def plot_predicted_vs_measured(predictions: pd.DataFrame, trait: str, k: int, ou
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     sel = predictions[(predictions["trait"] == trait) & (predictions["k"] == k)]
     if sel.empty:
@@ -69,6 +70,8 @@ def plot_predicted_vs_measured(predictions: pd.DataFrame, trait: str, k: int, ou
         ax.set_title(m, fontsize=9)
         ax.set_xlabel(f"measured {trait} ({unit})", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
     axes[0][0].set_ylabel(f"predicted {trait} ({unit})", fontsize=8)
     axes[0][-1].legend(fontsize=5, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
     fig.suptitle(f"{trait}, k = {k}" + (" (LODO)" if k == 0 else f", seed {seed}"), fontsize=10)
