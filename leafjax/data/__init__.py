@@ -1,5 +1,12 @@
 """Leaf spectra datasets: the :class:`SpectralDataset` container and readers (shared parquet, EcoSIS CSV,
-generic tables with a column mapping, embedded demo)."""
+generic tables with a column mapping, embedded demo).
+
+Example:
+    >>> from leafjax.data import load_demo
+    >>> ds = load_demo()          # 120 leaves, 400–2400 nm every 5 nm, CC BY 4.0 (see data/demo/README.md)
+    >>> ds.traits_available()
+    ['ewt', 'lma', 'nitrogen', 'nitrogen_area']
+"""
 
 from ._columns import (
     ColumnError as ColumnError,

@@ -116,7 +116,11 @@ def _build(frame: pd.DataFrame, mapping: ColumnMapping, path: Path) -> SpectralD
     for name, column in mapping.meta.items():
         if column not in frame.columns:
             raise ColumnError(f"{src}: metadata column {column!r} (for {name!r}) not found")
-        meta[name] = frame[column].astype("string").fillna("unknown").to_numpy(dtype=object)
+        col = frame[column]
+        if pd.api.types.is_numeric_dtype(col) and name not in META_COLUMNS:
+            meta[name] = col.to_numpy(dtype=np.float64, na_value=np.nan)  # e.g. LWC_percent stays numeric
+        else:
+            meta[name] = col.astype("string").fillna("unknown").to_numpy(dtype=object)
     if "dataset" not in meta:
         meta["dataset"] = (frame["dataset"].astype(str).to_numpy(dtype=object) if "dataset" in frame.columns
                            else np.full(n, dataset, dtype=object))
@@ -156,7 +160,7 @@ def read_leaf_parquet(path: str | Path, *, scale: str = "auto") -> SpectralDatas
 
     Required columns: ``dataset, sample_id, species``, the traits :data:`LEAF_PARQUET_TRAITS` (canonical
     units, NaN where unmeasured) and ``R_<nm>`` bands (optionally ``T_<nm>``).  Every other column (e.g.
-    ``instrument``, ``site``, ``LWC_percent``) is kept in ``meta`` as text.
+    ``instrument``, ``site``, ``LWC_percent``) is kept in ``meta`` (numeric columns as float64, others as text).
     """
     path = Path(path)
     frame = _read_frame(path)
