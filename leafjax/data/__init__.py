@@ -1,1 +1,27 @@
-"""leafjax.data (see module docstrings)."""
+"""Leaf spectra datasets: the :class:`SpectralDataset` container and readers (shared parquet, EcoSIS CSV,
+generic tables with a column mapping, embedded demo).
+
+Example:
+    >>> from leafjax.data import load_demo
+    >>> ds = load_demo()          # 120 leaves, 400–2400 nm every 5 nm, CC BY 4.0 (see data/demo/README.md)
+    >>> ds.traits_available()
+    ['ewt', 'lma', 'nitrogen', 'nitrogen_area']
+"""
+
+from ._columns import (
+    ColumnError as ColumnError,
+    ecosis_spectral_columns as ecosis_spectral_columns,
+    gsti_spectral_columns as gsti_spectral_columns,
+)
+from ._describe import describe as describe
+from ._dataset import META_COLUMNS as META_COLUMNS, SpectralDataset as SpectralDataset, concat as concat
+from ._readers import (
+    KNOWN_QUIRKS as KNOWN_QUIRKS,
+    LEAF_PARQUET_TRAITS as LEAF_PARQUET_TRAITS,
+    ColumnMapping as ColumnMapping,
+    load_demo as load_demo,
+    load_shared_datasets as load_shared_datasets,
+    read_ecosis_csv as read_ecosis_csv,
+    read_leaf_parquet as read_leaf_parquet,
+    read_table as read_table,
+)

@@ -1,1 +1,22 @@
-"""leafjax.evaluation (see module docstrings)."""
+"""Evaluation protocol: LODO and k-target-sample splits, metrics with bootstrap intervals, the method
+interface with its generic runner, and reports (tables and figures)."""
+
+from ._metrics import (
+    METRICS as METRICS,
+    bias as bias,
+    bootstrap_distribution as bootstrap_distribution,
+    mae as mae,
+    nrmse as nrmse,
+    nrmse_mean as nrmse_mean,
+    r2 as r2,
+    rmse as rmse,
+    score as score,
+)
+from ._protocol import AbstractTraitMethod as AbstractTraitMethod, run_evaluation as run_evaluation
+from ._report import (
+    plot_predicted_vs_measured as plot_predicted_vs_measured,
+    to_markdown as to_markdown,
+    write_tables as write_tables,
+)
+from ._splits import DEFAULT_KS as DEFAULT_KS, Split as Split, k_target_splits as k_target_splits, lodo_splits as lodo_splits
+from ._summary import overview as overview, summarise as summarise

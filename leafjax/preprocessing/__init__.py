@@ -1,1 +1,19 @@
-"""leafjax.preprocessing (see module docstrings)."""
+"""Composable preprocessing of leaf spectra: pure functions of a :class:`~leafjax.data.SpectralDataset` that
+return ``(result, StepReport)`` saying what they changed; chain them with :func:`compose`."""
+
+from ._bands import (
+    WATER_BANDS_NM as WATER_BANDS_NM,
+    band_mask as band_mask,
+    drop_missing_bands as drop_missing_bands,
+    missing_band_mask as missing_band_mask,
+)
+from ._outliers import WHITE_BACKGROUND_NIR as WHITE_BACKGROUND_NIR, flag_outliers as flag_outliers
+from ._pipeline import Pipeline as Pipeline, Step as Step, compose as compose
+from ._report import StepReport as StepReport
+from ._resample import resample as resample, savgol as savgol
+from ._scale import PERCENT_THRESHOLD as PERCENT_THRESHOLD, detect_percent as detect_percent, to_fraction as to_fraction
+from ._splice import (
+    ASD_JOINS_NM as ASD_JOINS_NM,
+    SVC_JOINS_NM as SVC_JOINS_NM,
+    correct_splice_steps as correct_splice_steps,
+)

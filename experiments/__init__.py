@@ -1,0 +1,1 @@
+"""Reproducible experiments (thin scripts over the leafjax library)."""

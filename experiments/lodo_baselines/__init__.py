@@ -1,0 +1,1 @@
+"""LODO evaluation of the PLSR and trait-mean baselines."""

@@ -1,0 +1,21 @@
+"""Smoke test of the LODO experiment script on three small shared datasets."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from experiments.lodo_baselines.run import main
+
+
+def test_lodo_experiment_smoke(shared_data, tmp_path):
+    main(["--data", str(shared_data / "leaf_spectra"), "--out", str(tmp_path), "--traits", "lma,chl",
+          "--ks", "5", "--seeds", "2", "--step-nm", "20", "--n-boot", "50", "--max-components", "5",
+          "--datasets", "gsti_albert2018_brazil_tnf,gsti_burnett2021_quercus_bnl,gsti_rogers2017_utqiagvik_arctic"])
+    over = pd.read_csv(tmp_path / "overview.csv")
+    assert set(over["method"]) == {"plsr_target", "plsr_source", "plsr_combined", "mean"}
+    assert set(over["k"]) == {0, 5} and set(over["trait"]) == {"lma"}  # no chl in these datasets
+    assert (tmp_path / "metrics_by_dataset.md").is_file() and (tmp_path / "datasets.csv").is_file()
+    assert (tmp_path / "figures" / "lma_k5.png").stat().st_size > 1000
+    preds = pd.read_csv(tmp_path / "predictions.csv.gz")
+    assert set(preds["held_out"]) == {"gsti_albert2018_brazil_tnf", "gsti_burnett2021_quercus_bnl",
+                                      "gsti_rogers2017_utqiagvik_arctic"}
