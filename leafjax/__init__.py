@@ -32,3 +32,14 @@ from .physics import (
     prospect_pro as prospect_pro,
     wavelength_grid as wavelength_grid,
 )
+from .inversion import (
+    InversionProblem as InversionProblem,
+    InversionResult as InversionResult,
+    Status as Status,
+    invert as invert,
+    make_problem as make_problem,
+)
+from .simulation import Prior as Prior, default_prior as default_prior, simulate as simulate
+from .data import SpectralDataset as SpectralDataset, load_demo as load_demo
+from . import baselines as baselines, data as data, evaluation as evaluation, inversion as inversion
+from . import io as io, physics as physics, preprocessing as preprocessing, simulation as simulation
