@@ -35,6 +35,7 @@ class LearnedProjection(nnx.Module):
     """Linear projection ``(batch, wl) -> (batch, k)`` without bias, trained with the model."""
 
     def __init__(self, n_inputs: int, n_components: int, *, rngs: nnx.Rngs, param_dtype=jnp.float32):
+        self.out_features = n_components
         self.linear = nnx.Linear(n_inputs, n_components, use_bias=False, param_dtype=param_dtype, rngs=rngs)
 
     def __call__(self, x):
@@ -45,6 +46,7 @@ class PCAProjection(nnx.Module):
     """Fixed projection onto principal axes ``(batch, wl) -> (batch, k)`` (a ``FixedProjection`` variable)."""
 
     def __init__(self, basis: Float[np.ndarray, "wl k"], *, param_dtype=jnp.float32):
+        self.out_features = basis.shape[1]
         self.basis = FixedProjection(jnp.asarray(basis, dtype=param_dtype))
 
     def __call__(self, x):
