@@ -103,8 +103,14 @@ def _prepare(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def evaluate(model, data: tuple, loss: Loss = masked_mse) -> float:
     """Loss of ``model`` on ``data = (X, Y)`` (NaN targets masked), in the loss space of :func:`fit`."""
     x, y, mask = _prepare(*data)
-    pred, target = _outputs(model, jnp.asarray(x), jnp.asarray(y))
-    return float(loss(pred, target, jnp.asarray(mask)))
+    graphdef, state = nnx.split(model)
+
+    @jax.jit
+    def value(state, x, y, mask):
+        pred, target = _outputs(nnx.merge(graphdef, state), x, y)
+        return loss(pred, target, mask)
+
+    return float(value(state, x, y, mask))
 
 
 def fit(model: nnx.Module, data: tuple, *, loss: Loss = masked_mse,
@@ -179,7 +185,7 @@ def fit(model: nnx.Module, data: tuple, *, loss: Loss = masked_mse,
             state, value = step(state, xd, yd, md, jnp.asarray(padded[sl]), jnp.asarray(valid[sl]))
             losses.append(value)
             history.steps += 1
-        history.train_loss.append(float(jnp.mean(jnp.stack(losses))))
+        history.train_loss.append(float(np.mean(jax.device_get(losses))))
         history.epochs_run = epoch + 1
         if not has_val:
             continue

@@ -46,10 +46,10 @@ def simulate_training_set(key: jax.Array, n: int, wavelengths=None, *, noise_std
     keys = jax.random.split(k_traits, len(PRIOR_RANGES))
     draws = {name: jax.random.uniform(k, (n,), minval=lo, maxval=hi)
              for k, (name, (lo, hi)) in zip(keys, PRIOR_RANGES.items())}
+    reflectance = jax.jit(lambda d: model(ProspectProParams(**d)).reflectance)
     spectra = []
     for start in range(0, n, chunk):
-        sl = {name: v[start:start + chunk] for name, v in draws.items()}
-        spectra.append(np.asarray(model(ProspectProParams(**sl)).reflectance))
+        spectra.append(np.asarray(reflectance({name: v[start:start + chunk] for name, v in draws.items()})))
     r = jnp.asarray(np.concatenate(spectra))
     rel = 1.0 + relative_noise * jax.random.normal(k_rel, (n, 1), dtype=r.dtype)
     x = r * rel + noise_std * jax.random.normal(k_abs, r.shape, dtype=r.dtype)
