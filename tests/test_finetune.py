@@ -102,3 +102,22 @@ def test_gradual_with_fewer_stages_and_finetune_entry_point(data):
             assert np.array_equal(before[p], after[p]), p
     with pytest.raises(ValueError):
         prepare_finetuning(model, "bitfit")
+
+
+def test_lora_equals_merged_low_rank_kernel():
+    """With non-zero B, LoRA computes the layer with kernel W + (alpha/r) A B (dense and 1-D conv,
+    including stride and dilation)."""
+    import jax.numpy as jnp
+
+    rngs = nnx.Rngs(0)
+    x = jax.random.normal(jax.random.key(1), (3, 20, 4), dtype=jnp.float32)
+    for base in (nnx.Linear(4, 5, rngs=rngs),
+                 nnx.Conv(4, 5, 3, strides=2, kernel_dilation=2, padding="SAME", rngs=rngs),
+                 nnx.Conv(4, 5, 5, padding="VALID", rngs=rngs)):
+        wrapped = (LoRALinear if isinstance(base, nnx.Linear) else LoRAConv)(base, 2, 6.0, rngs=rngs)
+        wrapped.lora_b[...] = jax.random.normal(jax.random.key(2), wrapped.lora_b.shape, dtype=jnp.float32)
+        merged = nnx.clone(base)
+        delta = jnp.tensordot(wrapped.lora_a[...], wrapped.lora_b[...], axes=1) * 3.0
+        merged.kernel[...] = base.kernel[...] + delta
+        f = nnx.jit(lambda m, x: m(x))
+        np.testing.assert_allclose(f(wrapped, x), f(merged, x), rtol=1e-4, atol=1e-5)
