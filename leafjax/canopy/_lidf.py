@@ -60,9 +60,10 @@ def _campbell_cumulant(x: Array, s: Array) -> Array:
     small = jnp.abs(s) < _CAMPBELL_SERIES_THRESHOLD
     s_safe = jnp.where(small, _CAMPBELL_SERIES_THRESHOLD, s)
     root = jnp.sqrt(jnp.abs(s_safe))
-    pos = jnp.arcsinh(root * x) / root
-    neg = jnp.arcsin(jnp.clip(root * x, -1.0, 1.0)) / root
-    h_exact = jnp.where(s_safe > 0, pos, neg)
+    oblate = s_safe > 0  # e > 1
+    pos = jnp.arcsinh(jnp.where(oblate, root * x, 0.0)) / root
+    neg = jnp.arcsin(jnp.where(oblate, 0.0, root * x)) / root  # |√-s x| ≤ 1 for e < 1
+    h_exact = jnp.where(oblate, pos, neg)
     # asinh(√s x)/√s = arcsin(√-s x)/√-s = x − s x³/6 + 3 s² x⁵/40 − 5 s³ x⁷/112 + O(s⁴)
     x2 = x * x
     h_series = x * (1.0 + s * x2 * (-1.0 / 6.0 + s * x2 * (3.0 / 40.0 - s * x2 * 5.0 / 112.0)))
