@@ -138,13 +138,16 @@ def _one_minus_exp_over(x: Array) -> Array:
     return _exprel(-x)
 
 
-def _j1(k: Array, m: Array, t: Array) -> Array:
-    r""":math:`J_1(k, m, t) = (e^{-m t} - e^{-k t})/(k - m)`, with SAIL's series for :math:`|(k-m)t| \le 10^{-3}`."""
+def _j1(k: Array, m: Array, t: Array, ekt: Array, emt: Array) -> Array:
+    r""":math:`J_1(k, m, t) = (e^{-m t} - e^{-k t})/(k - m)`, with SAIL's series for :math:`|(k-m)t| \le 10^{-3}`.
+
+    ``ekt`` = :math:`e^{-k t}` and ``emt`` = :math:`e^{-m t}` are passed in (computed once, shared).
+    """
     delta = (k - m) * t
     small = jnp.abs(delta) <= _J1_SERIES_THRESHOLD
     diff = jnp.where(small, 1.0, k - m)
-    exact = (jnp.exp(-m * t) - jnp.exp(-k * t)) / diff
-    series = 0.5 * t * (jnp.exp(-k * t) + jnp.exp(-m * t)) * (1.0 - delta**2 / 12.0)
+    exact = (emt - ekt) / diff
+    series = 0.5 * t * (ekt + emt) * (1.0 - delta * delta / 12.0)
     return jnp.where(small, series, exact)
 
 
@@ -244,23 +247,26 @@ def sail(leaf_r: Float[ArrayLike, "*batch wl"], leaf_t: Float[ArrayLike, "*batch
     re = rinf * e1
     denom = 1.0 - rinf2 * e2
 
-    j1ks, j2ks = _j1(ks, m, L), _j2(ks, m, L)
-    j1ko, j2ko = _j1(ko, m, L), _j2(ko, m, L)
-    pss, qss = (sf + sb * rinf) * j1ks, (sf * rinf + sb) * j2ks
-    pv, qv = (vf + vb * rinf) * j1ko, (vf * rinf + vb) * j2ko
-    tdd = (1.0 - rinf2) * e1 / denom
-    rdd = rinf * (1.0 - e2) / denom
-    tsd = (pss - re * qss) / denom
-    rsd = (qss - re * pss) / denom
-    tdo = (pv - re * qv) / denom
-    rdo = (qv - re * pv) / denom
-
     tss_s = jnp.exp(-g.ks * lai)
     too_s = jnp.exp(-g.ko * lai)
     tss, too = e(tss_s), e(too_s)
+    # J2(k, m, L) = (1 − e^{−(k+m)L})/(k + m) with e^{−(k+m)L} = e^{−kL}·e^{−mL}: one exp per band in total.
+    inv_ksm, inv_kom = 1.0 / (ks + m), 1.0 / (ko + m)
+    j1ks, j2ks = _j1(ks, m, L, tss, e1), (1.0 - tss * e1) * inv_ksm
+    j1ko, j2ko = _j1(ko, m, L, too, e1), (1.0 - too * e1) * inv_kom
+    pss, qss = (sf + sb * rinf) * j1ks, (sf * rinf + sb) * j2ks
+    pv, qv = (vf + vb * rinf) * j1ko, (vf * rinf + vb) * j2ko
+    inv_denom = 1.0 / denom
+    tdd = (1.0 - rinf2) * e1 * inv_denom
+    rdd = rinf * (1.0 - e2) * inv_denom
+    tsd = (pss - re * qss) * inv_denom
+    rsd = (qss - re * pss) * inv_denom
+    tdo = (pv - re * qv) * inv_denom
+    rdo = (qv - re * pv) * inv_denom
+
     z = _j2(ks, ko, L)
-    g1 = (z - j1ks * too) / (ko + m)
-    g2 = (z - j1ko * tss) / (ks + m)
+    g1 = (z - j1ks * too) * inv_kom
+    g2 = (z - j1ko * tss) * inv_ksm
     tv1 = (vf * rinf + vb) * g1
     tv2 = (vf + vb * rinf) * g2
     t1 = tv1 * (sf + sb * rinf)
@@ -273,11 +279,11 @@ def sail(leaf_r: Float[ArrayLike, "*batch wl"], leaf_t: Float[ArrayLike, "*batch
     rso = rsos + rsod
 
     # Coupling with the Lambertian soil (adding method).
-    dn = 1.0 - rs * rdd
-    rddt = rdd + tdd * rs * tdd / dn
-    rsdt = rsd + (tsd + tss) * rs * tdd / dn
-    rdot = rdo + tdd * rs * (tdo + too) / dn
-    rsodt = ((tss + tsd) * tdo + (tsd + tss * rs * rdd) * too) * rs / dn
+    rs_dn = rs / (1.0 - rs * rdd)
+    rddt = rdd + tdd * rs_dn * tdd
+    rsdt = rsd + (tsd + tss) * rs_dn * tdd
+    rdot = rdo + tdd * rs_dn * (tdo + too)
+    rsodt = ((tss + tsd) * tdo + (tsd + tss * rs * rdd) * too) * rs_dn
     rsost = rso + e(tsstoo_s) * rs
     rsot = rsost + rsodt
     return CanopyReflectance(rsot=rsot, rddt=rddt, rsdt=rsdt, rdot=rdot, rsost=rsost, rsodt=rsodt, tss=tss_s,
