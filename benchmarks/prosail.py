@@ -10,6 +10,7 @@ Usage::
 
     python benchmarks/prosail.py            # batch 10 000, baseline 500 spectra
     python benchmarks/prosail.py --quick    # batch 2 000, baseline 100 spectra
+    python benchmarks/prosail.py --devices 2   # shard the batch over 2 host CPU devices (one per core)
 
 The machine is reported with the results; record the printout in benchmarks/README.md.
 """
@@ -26,6 +27,21 @@ from pathlib import Path
 # This file is itself called prosail.py: drop its folder from the path so that ``import prosail`` finds PyPI prosail.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+
+def _requested_devices(argv: list[str]) -> int:
+    """Value of ``--devices`` (host CPU devices to shard the batch over), read before jax is imported."""
+    for i, a in enumerate(argv):
+        if a == "--devices" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--devices="):
+            return int(a.split("=", 1)[1])
+    return 1
+
+
+if __name__ == "__main__" and _requested_devices(sys.argv) > 1:
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               f" --xla_force_host_platform_device_count={_requested_devices(sys.argv)}").strip()
 
 import jax  # noqa: E402
 
@@ -61,9 +77,17 @@ def leafjax_throughput(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int
         return model(leaf, canopy, soil).rsot
 
     n = len(p["lai"])
-    chunks = [{k: jnp.asarray(v[i:i + chunk], dtype=dtype) for k, v in p.items()} for i in range(0, n, chunk)]
     if n % chunk:
         raise ValueError("batch must be a multiple of the chunk size")
+    devices = jax.devices()
+    if len(devices) > 1:  # shard each chunk's batch axis over the devices (e.g. host CPU cores)
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        where = NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
+    else:
+        where = devices[0]
+    chunks = [{k: jax.device_put(jnp.asarray(v[i:i + chunk], dtype=dtype), where) for k, v in p.items()}
+              for i in range(0, n, chunk)]
     out = [run(c).block_until_ready() for c in chunks]  # compile + warm-up
     best = np.inf
     for _ in range(repeats):
@@ -96,6 +120,8 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=2000, help="spectra per jitted call (bounds memory)")
     ap.add_argument("--n-baseline", type=int, default=None, help="prosail loop length (default 500; quick 100)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--devices", type=int, default=1,
+                    help="shard the batch over this many host CPU devices (XLA_FLAGS, set before jax starts)")
     ap.add_argument("--no-baseline", action="store_true", help="skip PyPI prosail (e.g. on an accelerator host)")
     args = ap.parse_args(argv)
     batch = args.batch or (2000 if args.quick else 10000)
@@ -104,7 +130,8 @@ def main(argv=None):
     p = sample(batch)
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
-          f"jax {jax.__version__} on {jax.devices()[0].platform}: {jax.devices()[0].device_kind}")
+          f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].platform}: "
+          f"{jax.devices()[0].device_kind}")
     print(f"leafjax PROSAIL (PROSPECT-D + 4SAIL, Campbell LIDF), 400–2400 nm, batch {batch} in chunks of {chunk}")
     results = {}
     for name, dt in (("float32", jnp.float32), ("float64", jnp.float64)):

@@ -9,10 +9,10 @@ Two families are provided, both smooth in their parameters and free of Python br
 
 - ``"campbell"``: the ellipsoidal distribution of Campbell (1986, 1990), parametrised by the mean leaf angle
   ``lidf_a`` (degrees) through the eccentricity fit of Campbell (1990);
-- ``"verhoef"``: the bimodal distribution of Verhoef (1998) with cumulative
-  :math:`F(\theta) = \frac{2}{\pi}\left(\theta + \frac{a}{2}\sin 2\theta' \ldots\right)` written implicitly as
-  :math:`F(\theta) = (2y + x_0)/\pi` with :math:`x = x_0 + y`, :math:`y = a\sin x + \tfrac{b}{2}\sin 2x`,
-  :math:`x_0 = 2\theta`; parameters ``lidf_a`` (average slope), ``lidf_b`` (bimodality), :math:`|a| + |b| < 1`.
+- ``"verhoef"``: the bimodal distribution of Verhoef (1998), whose cumulative leaf-area fraction below the
+  inclination :math:`\theta` is :math:`F(\theta) = (2y + x_0)/\pi` with :math:`x_0 = 2\theta`,
+  :math:`x = x_0 + y` and :math:`y = a\sin x + \tfrac{b}{2}\sin 2x` (an implicit equation in :math:`x`);
+  parameters ``lidf_a`` (average slope *a*), ``lidf_b`` (bimodality *b*), :math:`|a| + |b| < 1`.
 
 References:
     Campbell, G. S. (1986) Agric. For. Meteorol. 36:317–321, doi:10.1016/0168-1923(86)90010-9.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
@@ -142,6 +143,4 @@ def simulate_prosail(table: Mapping[str, ArrayLike], model: Prosail | None = Non
         parts.append(_run(model, leaf, canopy, soil))
         order.append(index)
     inverse = np.argsort(np.concatenate(order))
-    import jax
-
     return jax.tree.map(lambda *xs: jnp.concatenate(xs, axis=0)[inverse], *parts)

@@ -36,6 +36,8 @@ References:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 import equinox as eqx
 import numpy as np
@@ -66,14 +68,18 @@ class CanopyParams(eqx.Module):
     - ``lidf_a``: for ``lidf_type="campbell"`` the mean leaf inclination angle (degrees); for ``"verhoef"`` the
       average-slope parameter *a* (dimensionless).
     - ``lidf_b``: bimodality parameter *b* of the Verhoef LIDF (dimensionless; ignored by Campbell).
-    - ``hotspot``: hotspot size parameter, ratio of leaf size to canopy height (dimensionless, ≥ 0).
+    - ``hotspot``: hotspot size parameter, ratio of leaf size to canopy height (dimensionless, ≥ 0; at exactly
+      0 the hotspot is off and its gradient is returned as 0).
     - ``sza``, ``vza``: solar and view zenith angles (degrees, in [0, 90)).
     - ``raa``: relative azimuth between sun and sensor (degrees; 0 = backscatter/hotspot side).
     - ``lidf_type``: static string, ``"campbell"`` or ``"verhoef"``.
+
+    Defaults: ``lidf_b = 0``, ``hotspot = 0.01``, ``sza = 30``, ``vza = 0``, ``raa = 0``, ``lidf_type = "campbell"``;
+    ``lai`` and ``lidf_a`` are required.
     """
 
     lai: Float[Array, "*batch"] = eqx.field(converter=_asarray)
-    lidf_a: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=57.0)
+    lidf_a: Float[Array, "*batch"] = eqx.field(converter=_asarray)
     lidf_b: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
     hotspot: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.01)
     sza: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=30.0)
@@ -81,7 +87,7 @@ class CanopyParams(eqx.Module):
     raa: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
     lidf_type: str = eqx.field(static=True, default="campbell")
 
-    names = ("lai", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa")
+    names: ClassVar[tuple[str, ...]] = ("lai", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa")
 
     def __check_init__(self):
         if self.lidf_type not in LIDF_TYPES:

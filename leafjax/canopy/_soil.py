@@ -19,6 +19,7 @@ See ``data/README.md`` for sources.
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -56,11 +57,16 @@ class SoilLibrary(eqx.Module):
             raise KeyError(f"unknown soil {name!r}; known: {', '.join(self.names)}") from None
 
 
-def _load_library(filename: str, wavelengths, dtype) -> SoilLibrary:
+def _read_library(filename: str, wavelengths) -> tuple[list[str], np.ndarray]:
+    """Header and float64 rows (optionally at ``wavelengths``) of a packaged soil table."""
     header, data = read_packaged_csv(filename)
-    grid = data[:, 0]
     if wavelengths is not None:
-        data = data[select_rows(grid, wavelengths)]
+        data = data[select_rows(data[:, 0], wavelengths)]
+    return header, data
+
+
+def _load_library(filename: str, wavelengths, dtype) -> SoilLibrary:
+    header, data = _read_library(filename, wavelengths)
     dt = _default_dtype(dtype)
     return SoilLibrary(wavelengths=jnp.asarray(data[:, 0], dtype=dt), spectra=jnp.asarray(data[:, 1:].T, dtype=dt),
                        names=tuple(header[1:]))
@@ -98,7 +104,7 @@ class DryWetSoilParams(eqx.Module):
     soil_brightness: Float[Array, "*batch"] = eqx.field(converter=_asarray)
     soil_dryness: Float[Array, "*batch"] = eqx.field(converter=_asarray)
 
-    names = ("soil_brightness", "soil_dryness")
+    names: ClassVar[tuple[str, ...]] = ("soil_brightness", "soil_dryness")
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -206,7 +212,7 @@ def default_soil_basis(n_components: int = 3, wavelengths=None, dtype=None) -> B
         >>> basis(BasisSoilParams(jnp.zeros(3))).shape
         (2001,)
     """
-    dw = load_dry_wet_soils(wavelengths, jnp.float64)
-    atbd = load_reference_soils(wavelengths, jnp.float64)
-    spectra = np.concatenate([np.asarray(dw.spectra), np.asarray(atbd.spectra)], axis=0)
-    return BasisSoil.fit(spectra, np.asarray(dw.wavelengths), n_components, dtype=dtype)
+    _, dw = _read_library(SOIL_DRY_WET_FILE, wavelengths)
+    _, atbd = _read_library(SOIL_ATBD_FILE, wavelengths)
+    spectra = np.concatenate([dw[:, 1:].T, atbd[:, 1:].T], axis=0)
+    return BasisSoil.fit(spectra, dw[:, 0], n_components, dtype=dtype)
