@@ -32,13 +32,13 @@ def _kw(lidf_type, **update):
 
 @partial(jax.jit, static_argnames="lidf_type")
 def _outputs(kw, rho, tau, bright, dry, soil_delta, lidf_type):
-    soil = SOIL(DryWetSoilParams(bright, dry)) + soil_delta
+    soil = SOIL(DryWetSoilParams(bright, dry)).astype(rho.dtype) + soil_delta  # float32 runs stay float32
     return sail(rho, tau, soil, CanopyParams(**kw, lidf_type=lidf_type))
 
 
 def _objective(kw, rho, tau, bright, dry, soil_delta, lidf_type):
     out = _outputs(kw, rho, tau, bright, dry, soil_delta, lidf_type)
-    return jnp.sum(_WEIGHTS * (out.rsot + 0.7 * out.rddt + 0.5 * out.rsdt + 0.3 * out.rdot))
+    return jnp.sum(_WEIGHTS.astype(out.rsot.dtype) * (out.rsot + 0.7 * out.rddt + 0.5 * out.rsdt + 0.3 * out.rdot))
 
 
 _value = jax.jit(_objective, static_argnames="lidf_type")
@@ -147,3 +147,25 @@ def test_batched_equals_loop_and_vmap_and_bounds(args):
     assert np.all(np.asarray(batched.rdd + batched.tdd) <= 1.0)  # black soil: energy conservation
     assert np.all(np.asarray(batched.rsd + batched.tsd + batched.tss[..., None]) <= 1.0)
     assert np.all(np.asarray(batched.tsstoo) <= np.minimum(batched.tss, batched.too) + 1e-15)
+
+
+def test_float32_values_and_gradients_finite_in_all_limits(args):
+    rho, tau, bright, dry, delta = (jnp.asarray(a, jnp.float32) for a in args)
+    cases = [{}, dict(hotspot=0.0), dict(sza=30.0, vza=30.0, raa=0.0), dict(sza=0.0, vza=0.0), dict(lai=0.0),
+             dict(lai=0.0, hotspot=0.0), dict(lidf_a=5.0), dict(lidf_a=57.4)]
+    compiled = _value_and_grad
+    for update in cases:
+        kw = {k: jnp.asarray(v, jnp.float32) for k, v in dict(BASE["campbell"], **update).items()}
+        val, grads = compiled(kw, rho, tau, bright, dry, delta, lidf_type="campbell")
+        assert val.dtype == jnp.float32 and np.isfinite(val), update
+        for leaf in jax.tree.leaves(grads):
+            assert leaf.dtype == jnp.float32 and np.all(np.isfinite(np.asarray(leaf))), update
+
+
+def test_no_recompilation_for_new_values(args):
+    kw = _kw("verhoef")
+    _value(kw, *args, lidf_type="verhoef")
+    size = _value._cache_size()
+    for lai in (0.5, 1.5, 4.0):
+        _value(_kw("verhoef", lai=lai, sza=lai * 10.0), *args, lidf_type="verhoef")
+    assert _value._cache_size() == size
