@@ -77,3 +77,15 @@ def test_gaussian_noise_statistics():
     np.testing.assert_allclose(np.mean(np.asarray(y), axis=0), [0.4, 0.4], atol=1e-3)
     np.testing.assert_array_equal(noise(jax.random.key(3), x), y)  # explicit keys: reproducible
     assert not np.array_equal(np.asarray(noise(jax.random.key(4), x)), np.asarray(y))
+
+
+def test_convolve_canopy_result_fields():
+    from leafjax.canopy import CanopyParams, convolve_fields, sail
+
+    srf = load_srf("sentinel-2b", WL, dtype=jnp.float64)
+    r = jnp.full((2, WL.size), 0.45)
+    out = sail(r, 0.9 * r, jnp.full((WL.size,), 0.2), CanopyParams(lai=jnp.asarray([1.0, 3.0]), lidf_a=50.0))
+    bands = convolve_fields(out, srf)
+    assert bands.rsot.shape == (2, srf.n_bands) and bands.tdd.shape == (2, srf.n_bands)
+    assert bands.tss.shape == (2,)
+    np.testing.assert_allclose(bands.rsot, convolve(out.rsot, srf), rtol=1e-15)

@@ -26,6 +26,7 @@ from ._sensors import (
     GaussianNoise as GaussianNoise,
     SpectralResponse as SpectralResponse,
     convolve as convolve,
+    convolve_fields as convolve_fields,
     load_srf as load_srf,
 )
 from ._soil import (

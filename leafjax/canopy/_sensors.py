@@ -220,3 +220,23 @@ class GaussianNoise(AbstractNoise):
         a = jnp.broadcast_to(self.additive.astype(x.dtype), x.shape)
         m = jnp.broadcast_to(self.multiplicative.astype(x.dtype), x.shape)
         return jnp.sqrt(a * a + (m * x) ** 2)
+
+
+def convolve_fields(result, srf: SpectralResponse, names=None):
+    """Convolve the spectral fields of an equinox-Module result (e.g. :class:`CanopyReflectance` or
+    :class:`~leafjax.physics.LeafOptics`) to sensor bands.
+
+    **Arguments:** ``result``: the module; ``srf``: on the result's wavelength grid; ``names``: fields to convolve
+    (default: every array field whose last axis has the SRF grid length, except ``wavelengths``).
+
+    **Returns:** a copy of ``result`` with those fields of shape ``(*batch, band)``; other fields unchanged.
+    """
+    import dataclasses
+
+    n_wl = srf.wavelengths.shape[0]
+    if names is None:
+        names = [f.name for f in dataclasses.fields(result) if f.name != "wavelengths"
+                 and isinstance(getattr(result, f.name), jax.Array) and getattr(result, f.name).ndim >= 1
+                 and getattr(result, f.name).shape[-1] == n_wl]
+    return eqx.tree_at(lambda r: [getattr(r, n) for n in names], result,
+                       [convolve(getattr(result, n), srf) for n in names])
