@@ -1,1 +1,42 @@
-"""leafjax.canopy (see module docstrings)."""
+"""Canopy radiative transfer: 4SAIL/PROSAIL, soil reflectance models and sensor spectral responses.
+
+All physics is pure, jit/vmap/grad-able and batched over leading dimensions; see the module docstrings for the
+equations and references.
+"""
+
+from ._geometry import Geometry as Geometry, canopy_geometry as canopy_geometry
+from ._lidf import (
+    ANGLE_CENTRES_DEG as ANGLE_CENTRES_DEG,
+    LIDF_TYPES as LIDF_TYPES,
+    N_ANGLE_CLASSES as N_ANGLE_CLASSES,
+    campbell_lidf as campbell_lidf,
+    lidf as lidf,
+    verhoef_lidf as verhoef_lidf,
+)
+from ._prosail import (
+    REFLECTANCE_FACTORS as REFLECTANCE_FACTORS,
+    Prosail as Prosail,
+    prosail as prosail,
+    simulate_prosail as simulate_prosail,
+)
+from ._sail import CanopyParams as CanopyParams, CanopyReflectance as CanopyReflectance, sail as sail
+from ._sensors import (
+    SENSORS as SENSORS,
+    AbstractNoise as AbstractNoise,
+    GaussianNoise as GaussianNoise,
+    SpectralResponse as SpectralResponse,
+    convolve as convolve,
+    convolve_fields as convolve_fields,
+    load_srf as load_srf,
+)
+from ._soil import (
+    AbstractSoilModel as AbstractSoilModel,
+    BasisSoil as BasisSoil,
+    BasisSoilParams as BasisSoilParams,
+    DryWetSoil as DryWetSoil,
+    DryWetSoilParams as DryWetSoilParams,
+    SoilLibrary as SoilLibrary,
+    default_soil_basis as default_soil_basis,
+    load_dry_wet_soils as load_dry_wet_soils,
+    load_reference_soils as load_reference_soils,
+)
