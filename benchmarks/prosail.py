@@ -98,6 +98,30 @@ def leafjax_throughput(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int
     return n / best, np.concatenate([np.asarray(o) for o in out])
 
 
+def breakdown(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int) -> tuple[float, float]:
+    """Spectra/s of the leaf model alone and of 4SAIL alone (leaf spectra given), on one chunk."""
+    from leafjax.canopy import sail
+
+    model = Prosail("prospect-d", wavelengths=range(400, 2401), dtype=dtype)
+    x = {k: jnp.asarray(v[:chunk], dtype=dtype) for k, v in p.items()}
+    leaf = ProspectDParams(**{k: x[k] for k in ProspectDParams.names})
+    canopy = CanopyParams(**{k: x[k] for k in CanopyParams.names if k in x}, lidf_type="campbell")
+    soil = model.soil_model(DryWetSoilParams(x["soil_brightness"], x["soil_dryness"]))
+    f_leaf = jax.jit(lambda lp: model.leaf_model(lp))
+    f_sail = jax.jit(lambda r, t, s, c: sail(r, t, s, c).rsot)
+    optics = jax.block_until_ready(f_leaf(leaf))
+    rates = []
+    for f, a in ((f_leaf, (leaf,)), (f_sail, (optics.reflectance, optics.transmittance, soil, canopy))):
+        jax.block_until_ready(f(*a))
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(*a))
+            best = min(best, time.perf_counter() - t0)
+        rates.append(chunk / best)
+    return rates[0], rates[1]
+
+
 def prosail_throughput(p: dict[str, np.ndarray], n: int) -> tuple[float, np.ndarray]:
     import prosail
 
@@ -138,6 +162,8 @@ def main(argv=None):
         rate, out = leafjax_throughput(p, dt, chunk, args.repeats)
         results[name] = (rate, out)
         print(f"  leafjax {name}: {rate:12,.0f} spectra/s")
+    r_leaf, r_sail = breakdown(p, jnp.float32, chunk, args.repeats)
+    print(f"  breakdown float32: PROSPECT-D alone {r_leaf:,.0f} spectra/s, 4SAIL alone {r_sail:,.0f} spectra/s")
     if args.no_baseline:
         return
     rate_ref, ref = prosail_throughput(p, n_base)

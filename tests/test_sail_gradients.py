@@ -169,3 +169,26 @@ def test_no_recompilation_for_new_values(args):
     for lai in (0.5, 1.5, 4.0):
         _value(_kw("verhoef", lai=lai, sza=lai * 10.0), *args, lidf_type="verhoef")
     assert _value._cache_size() == size
+
+
+def test_prosail_end_to_end_gradients_through_prospect():
+    from leafjax.canopy import Prosail
+    from leafjax.physics import ProspectProParams
+
+    model = Prosail("prospect-pro", wavelengths=WL, dtype=F64)
+    canopy = CanopyParams(**_kw("campbell"), lidf_type="campbell")
+    soil = DryWetSoilParams(jnp.asarray(1.0, F64), jnp.asarray(0.5, F64))
+
+    @jax.jit
+    def f(x):
+        leaf = ProspectProParams(n_struct=1.5, chl=x[0], car=8.0, ant=0.5, brown=0.0, ewt=x[1], prot=x[2],
+                                 cbc=0.008)
+        return jnp.sum(_WEIGHTS * model(leaf, canopy, soil).rsot)
+
+    x = jnp.asarray([40.0, 0.012, 0.001], F64)
+    g = jax.jit(jax.grad(f))(x)
+    for i, h in enumerate((1e-4, 1e-8, 1e-8)):
+        e = jnp.zeros(3, F64).at[i].set(h)
+        fd = (f(x + e) - f(x - e)) / (2 * h)
+        assert g[i] < 0  # more chlorophyll, water or protein absorbs more
+        np.testing.assert_allclose(g[i], fd, rtol=1e-5)

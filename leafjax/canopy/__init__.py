@@ -7,6 +7,7 @@ equations and references.
 from ._geometry import Geometry as Geometry, canopy_geometry as canopy_geometry
 from ._lidf import (
     ANGLE_CENTRES_DEG as ANGLE_CENTRES_DEG,
+    ANGLE_CLASS_EDGES_DEG as ANGLE_CLASS_EDGES_DEG,
     LIDF_TYPES as LIDF_TYPES,
     N_ANGLE_CLASSES as N_ANGLE_CLASSES,
     campbell_lidf as campbell_lidf,

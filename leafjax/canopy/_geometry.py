@@ -24,7 +24,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._constants import DEG2RAD
-from ._lidf import ANGLE_CENTRES_DEG
+from ._lidf import angle_class_centres
 
 #: |sin θl · sin θ| below which the leaf is treated as never seen edge-on (as in Verhoef's ``volscatt``).
 _EDGE_ON_TOL: float = 1e-6
@@ -70,11 +70,12 @@ def safe_sqrt(x: Array) -> Array:
 
 
 def canopy_geometry(lidf: Float[Array, "*batch n"], sza: Float[Array, "*batch"], vza: Float[Array, "*batch"],
-                    raa: Float[Array, "*batch"]) -> Geometry:
+                    raa: Float[Array, "*batch"], angle_classes: str = "prosail") -> Geometry:
     """LIDF-averaged extinction and scattering coefficients.
 
     **Arguments:**
-    - ``lidf``: leaf-area fraction per inclination class (centres ``ANGLE_CENTRES_DEG``), shape ``(*batch, 18)``.
+    - ``lidf``: leaf-area fraction per inclination class of the set ``angle_classes`` (static name, see
+      ``ANGLE_CLASS_EDGES_DEG``), shape ``(*batch, n_classes)``.
     - ``sza``, ``vza``: solar and view zenith angles (degrees, 0 ≤ angle < 90), shape ``(*batch,)``.
     - ``raa``: relative azimuth between sun and view (degrees; folded into 0–180, 0 = hotspot side).
 
@@ -91,7 +92,10 @@ def canopy_geometry(lidf: Float[Array, "*batch n"], sza: Float[Array, "*batch"],
     cospsi = jnp.cos(psi)
 
     nd = lidf.ndim - 1
-    ttl = jnp.asarray(np.deg2rad(ANGLE_CENTRES_DEG), dtype=dt).reshape((1,) * nd + (-1,))
+    centres = angle_class_centres(angle_classes)
+    if lidf.shape[-1] != centres.size:
+        raise ValueError(f"lidf has {lidf.shape[-1]} classes but angle_classes={angle_classes!r} has {centres.size}")
+    ttl = jnp.asarray(np.deg2rad(centres), dtype=dt).reshape((1,) * nd + (-1,))
     cttl, sttl = jnp.cos(ttl), jnp.sin(ttl)
     e = lambda v: v[..., None]  # noqa: E731  (*batch,) -> (*batch, 1)
 

@@ -2,8 +2,9 @@ r"""Leaf inclination distribution functions (LIDF) over the 4SAIL angle classes.
 
 The canopy is described by the fraction of leaf area in each inclination class.  leafjax uses the 18 classes of
 5° (centres 2.5°, 7.5°, …, 87.5°) of the PyPI ``prosail`` implementation of 4SAIL, so that results agree with that
-reference to rounding error.  (Verhoef's original SAIL code used 13 classes: 10° steps to 80° then 2° steps; the
-18-class grid is the one used by the reference data of this project.)
+reference to rounding error.  Verhoef's original SAIL codes use 13 classes (10° steps to 80°, then 2° steps);
+they are available as ``angle_classes="sail"`` (static), but the default 18-class grid is the one used by the
+reference data of this project.
 
 Two families are provided, both smooth in their parameters and free of Python branching on traced values:
 
@@ -36,14 +37,43 @@ ANGLE_STEP_DEG: float = 90.0 / N_ANGLE_CLASSES
 ANGLE_EDGES_DEG: np.ndarray = np.arange(N_ANGLE_CLASSES + 1) * ANGLE_STEP_DEG
 #: Class centres (degrees), shape ``(18,)``: the inclinations at which 4SAIL evaluates scattering.
 ANGLE_CENTRES_DEG: np.ndarray = ANGLE_EDGES_DEG[:-1] + 0.5 * ANGLE_STEP_DEG
+#: Inclination-class sets by name (edges in degrees): ``"prosail"`` — 18 classes of 5° (PyPI ``prosail``, the
+#: project's reference data; default); ``"sail"`` — the 13 classes of Verhoef's SAIL/SAILH/4SAIL Fortran and
+#: SCOPE codes (10° to 80°, then 2°; centres 5, 15, …, 75, 81, 83, …, 89°).
+ANGLE_CLASS_EDGES_DEG: dict[str, np.ndarray] = {
+    "prosail": ANGLE_EDGES_DEG,
+    "sail": np.concatenate([np.arange(0.0, 80.0, 10.0), np.arange(80.0, 90.1, 2.0)]),
+}
+
+
+def angle_class_edges(angle_classes: str) -> np.ndarray:
+    """Edges (degrees) of a named inclination-class set (see :data:`ANGLE_CLASS_EDGES_DEG`).
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    try:
+        return ANGLE_CLASS_EDGES_DEG[angle_classes]
+    except KeyError:
+        raise ValueError(f"unknown angle_classes {angle_classes!r}; choose one of: "
+                         f"{', '.join(ANGLE_CLASS_EDGES_DEG)}") from None
+
+
+def angle_class_centres(angle_classes: str) -> np.ndarray:
+    """Centres (degrees) of a named inclination-class set: the midpoints of its edges."""
+    e = angle_class_edges(angle_classes)
+    return 0.5 * (e[:-1] + e[1:])
+
 
 #: Coefficients of Campbell's (1990) fit of the ellipsoid eccentricity to the mean leaf angle α (degrees):
 #: ``e = exp(c3 α³ + c2 α² + c1 α + c0)``; Campbell (1990), eq. 16, as used by SAIL/PROSAIL.
 CAMPBELL_ECCENTRICITY_FIT: tuple[float, float, float, float] = (-1.6184e-5, 2.1145e-3, -1.2390e-1, 3.2491)
 
-#: Newton iterations for the (non-differentiated) root of Verhoef's implicit cumulative; quadratic convergence
-#: from the start value 2θ makes 30 far more than enough for |a| + |b| ≤ 0.999.
-_VERHOEF_NEWTON_STEPS: int = 30
+#: Bisection steps for the root of Verhoef's implicit cumulative: the bracket has width ≤ 2 rad, and 2·2⁻⁶⁰ is
+#: below float64 resolution.
+_VERHOEF_BISECTIONS: int = 60
+#: Slope of the implicit equation below which the implicit-function gradient step is skipped.
+_VERHOEF_MIN_SLOPE: float = 1e-12
 #: |s| below which the Campbell cumulative uses its Taylor series in s = 1 − 1/e² (e ≈ 1, spherical).
 _CAMPBELL_SERIES_THRESHOLD: float = 1e-3
 
@@ -71,14 +101,16 @@ def _campbell_cumulant(x: Array, s: Array) -> Array:
     return x * jnp.sqrt(1.0 + s * x2) + h
 
 
-def campbell_lidf(mean_angle: Float[ArrayLike, "*batch"], dtype=None) -> Float[Array, "*batch 18"]:
+def campbell_lidf(mean_angle: Float[ArrayLike, "*batch"], dtype=None, angle_classes: str = "prosail"
+                  ) -> Float[Array, "*batch n"]:
     r"""Campbell (1990) ellipsoidal LIDF: leaf-area fraction per 5° inclination class.
 
     **Arguments:**
     - ``mean_angle``: mean leaf inclination angle (degrees, 0–90; 57.3° ≈ spherical), any batch shape.
     - ``dtype``: optional output dtype (default: that of ``mean_angle``).
+    - ``angle_classes``: static name of the inclination classes (default 18 × 5°; ``"sail"``: 13 classes).
 
-    **Returns:** fractions summing to one over the last axis, shape ``(*batch, 18)``.
+    **Returns:** fractions summing to one over the last axis, shape ``(*batch, n_classes)``.
 
     The ellipsoid eccentricity is :math:`e = \exp(\sum_k c_k\alpha^k)` (Campbell 1990); the area fraction between
     inclinations :math:`\theta_1 < \theta_2` is :math:`G(x_1) - G(x_2)` normalised, with
@@ -93,7 +125,8 @@ def campbell_lidf(mean_angle: Float[ArrayLike, "*batch"], dtype=None) -> Float[A
         alpha = alpha.astype(jnp.result_type(float))
     c3, c2, c1, c0 = CAMPBELL_ECCENTRICITY_FIT
     e = jnp.exp(((c3 * alpha + c2) * alpha + c1) * alpha + c0)[..., None]
-    edges = jnp.asarray(np.deg2rad(ANGLE_EDGES_DEG), dtype=alpha.dtype).reshape((1,) * alpha.ndim + (-1,))
+    edges = jnp.asarray(np.deg2rad(angle_class_edges(angle_classes)), dtype=alpha.dtype)
+    edges = edges.reshape((1,) * alpha.ndim + (-1,))
     c, sn = jnp.cos(edges), jnp.sin(edges)
     x = e * c / jnp.sqrt(c * c + e * e * sn * sn)
     s = 1.0 - 1.0 / (e * e)
@@ -103,39 +136,54 @@ def campbell_lidf(mean_angle: Float[ArrayLike, "*batch"], dtype=None) -> Float[A
 
 
 def _verhoef_root(a: Array, b: Array, x0: Array) -> Array:
-    """Solve ``x = x0 + a sin x + (b/2) sin 2x`` for ``x``; differentiable via one implicit-function step."""
+    r"""Solve ``x = x0 + a sin x + (b/2) sin 2x`` for ``x``; differentiable via one implicit-function step.
+
+    ``g(x) = x − x0 − a sin x − (b/2) sin 2x`` is non-decreasing for :math:`|a| + |b| \le 1` and changes sign on
+    ``[x0 − s, x0 + s]`` with ``s = |a| + |b|``, so bisection (outside the gradient tape) always converges, also
+    for planophile/erectophile canopies (|a| + |b| = 1) where ``g'`` vanishes at the class edges.
+    """
 
     def g(x, a, b):
         return x - x0 - a * jnp.sin(x) - 0.5 * b * jnp.sin(2.0 * x)
 
-    def dg(x, a, b):
-        return 1.0 - a * jnp.cos(x) - b * jnp.cos(2.0 * x)
-
     a0, b0 = jax.lax.stop_gradient(a), jax.lax.stop_gradient(b)
+    s = jnp.abs(a0) + jnp.abs(b0)
+    x0c = jax.lax.stop_gradient(x0)
 
-    def body(_, x):
-        return x - g(x, a0, b0) / dg(x, a0, b0)
+    def body(_, lohi):
+        lo, hi = lohi
+        mid = 0.5 * (lo + hi)
+        up = g(mid, a0, b0) > 0
+        return jnp.where(up, lo, mid), jnp.where(up, mid, hi)
 
-    xs = jax.lax.stop_gradient(jax.lax.fori_loop(0, _VERHOEF_NEWTON_STEPS, body, jax.lax.stop_gradient(x0)))
-    # g(xs) = 0, so this Newton step leaves the value unchanged and carries dx/dθ = -(∂g/∂θ)/(∂g/∂x).
-    return xs - g(xs, a, b) / dg(xs, a0, b0)
+    lo, hi = jax.lax.fori_loop(0, _VERHOEF_BISECTIONS, body, (x0c - s, x0c + s))
+    xs = 0.5 * (lo + hi)
+    # Where the start value already solves the equation to rounding (e.g. the 45° edge for a = 0, a triple root
+    # when b = −1, which bisection resolves only to ~1e-5), keep it.
+    tol = 4.0 * jnp.finfo(x0c.dtype).eps * jnp.maximum(1.0, jnp.abs(x0c))
+    xs = jax.lax.stop_gradient(jnp.where(jnp.abs(g(x0c, a0, b0)) <= tol, x0c, xs))
+    # Implicit-function step: value unchanged (g(xs) ≈ 0), derivative −(∂g/∂θ)/(∂g/∂x); where ∂g/∂x = 0 (x = 0 or
+    # π at the end edges, |a| + |b| = 1) the root does not move with the parameters, so the step is zero.
+    dg = 1.0 - a0 * jnp.cos(xs) - b0 * jnp.cos(2.0 * xs)
+    ok = dg > _VERHOEF_MIN_SLOPE
+    return xs - jnp.where(ok, g(xs, a, b) / jnp.where(ok, dg, 1.0), 0.0)
 
 
-def verhoef_lidf(a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"], dtype=None
-                 ) -> Float[Array, "*batch 18"]:
+def verhoef_lidf(a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"], dtype=None,
+                 angle_classes: str = "prosail") -> Float[Array, "*batch n"]:
     r"""Verhoef (1998) bimodal LIDF: leaf-area fraction per 5° inclination class.
 
     **Arguments:**
     - ``a`` (``lidf_a``): average leaf slope parameter; ``b`` (``lidf_b``): bimodality parameter;
       dimensionless, :math:`|a| + |b| < 1`, broadcastable.  Planophile (1, 0), erectophile (−1, 0), plagiophile
       (0, −1), extremophile (0, 1), spherical (−0.35, −0.15), uniform (0, 0).
-    - ``dtype``: optional output dtype.
+    - ``dtype``: optional output dtype; ``angle_classes``: as :func:`campbell_lidf`.
 
-    **Returns:** fractions summing to one over the last axis, shape ``(*batch, 18)``.
+    **Returns:** fractions summing to one over the last axis, shape ``(*batch, n_classes)``.
 
     The cumulative :math:`F(\theta) = (2y + 2\theta)/\pi`, where :math:`x = 2\theta + y` and
-    :math:`y = a\sin x + \tfrac{b}{2}\sin 2x`, is evaluated at the class edges; the root is found by Newton's
-    method outside the gradient tape and differentiated by the implicit function theorem.
+    :math:`y = a\sin x + \tfrac{b}{2}\sin 2x`, is evaluated at the class edges; the root is found by
+    bisection outside the gradient tape and differentiated by the implicit function theorem.
     """
     a = jnp.asarray(a, dtype=dtype)
     b = jnp.asarray(b, dtype=dtype)
@@ -144,24 +192,28 @@ def verhoef_lidf(a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"], d
     shape = jnp.broadcast_shapes(a.shape, b.shape)
     a = jnp.broadcast_to(a, shape)[..., None]
     b = jnp.broadcast_to(b, shape)[..., None]
-    x0 = jnp.broadcast_to(jnp.asarray(2.0 * np.deg2rad(ANGLE_EDGES_DEG), dtype=dt), shape + (ANGLE_EDGES_DEG.size,))
+    edges = angle_class_edges(angle_classes)
+    x0 = jnp.broadcast_to(jnp.asarray(2.0 * np.deg2rad(edges), dtype=dt), shape + (edges.size,))
     x = _verhoef_root(a, b, x0)
     cum = (2.0 * (x - x0) + x0) / np.pi
+    # F(0°) = 0 and F(90°) = 1 exactly (x = 0, π); there the root is a triple one when |a| + |b| = 1 and the
+    # bisection is only accurate to ~1e-5, so the known end values are used.
+    cum = cum.at[..., 0].set(0.0).at[..., -1].set(1.0)
     return cum[..., 1:] - cum[..., :-1]
 
 
-def lidf(lidf_type: str, lidf_a: Float[ArrayLike, "*batch"], lidf_b: Float[ArrayLike, "*batch"] = 0.0, dtype=None
-         ) -> Float[Array, "*batch 18"]:
+def lidf(lidf_type: str, lidf_a: Float[ArrayLike, "*batch"], lidf_b: Float[ArrayLike, "*batch"] = 0.0, dtype=None,
+         angle_classes: str = "prosail") -> Float[Array, "*batch n"]:
     """LIDF by (static) type name: ``"campbell"`` uses ``lidf_a`` as the mean leaf angle (degrees) and ignores
-    ``lidf_b``; ``"verhoef"`` uses both.
+    ``lidf_b``; ``"verhoef"`` uses both.  ``angle_classes``: see :data:`ANGLE_CLASS_EDGES_DEG`.
 
     Raises:
-        ValueError: for an unknown ``lidf_type``.
+        ValueError: for an unknown ``lidf_type`` or ``angle_classes``.
     """
     if lidf_type == "campbell":
-        out = campbell_lidf(lidf_a, dtype=dtype)
+        out = campbell_lidf(lidf_a, dtype=dtype, angle_classes=angle_classes)
         shape = jnp.broadcast_shapes(jnp.shape(lidf_a), jnp.shape(lidf_b))
         return jnp.broadcast_to(out, shape + out.shape[-1:])
     if lidf_type == "verhoef":
-        return verhoef_lidf(lidf_a, lidf_b, dtype=dtype)
+        return verhoef_lidf(lidf_a, lidf_b, dtype=dtype, angle_classes=angle_classes)
     raise ValueError(f"unknown lidf_type {lidf_type!r}; choose one of: {', '.join(LIDF_TYPES)}")

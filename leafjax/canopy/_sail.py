@@ -44,7 +44,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._geometry import Geometry, canopy_geometry
-from ._lidf import LIDF_TYPES, lidf as _lidf
+from ._lidf import LIDF_TYPES, angle_class_edges, lidf as _lidf
 
 _asarray = jnp.asarray
 
@@ -73,6 +73,8 @@ class CanopyParams(eqx.Module):
     - ``sza``, ``vza``: solar and view zenith angles (degrees, in [0, 90)).
     - ``raa``: relative azimuth between sun and sensor (degrees; 0 = backscatter/hotspot side).
     - ``lidf_type``: static string, ``"campbell"`` or ``"verhoef"``.
+    - ``angle_classes``: static string, the leaf-inclination classes: ``"prosail"`` (18 × 5°, as PyPI
+      ``prosail``; default) or ``"sail"`` (the 13 classes of Verhoef's SAIL codes).
 
     Defaults: ``lidf_b = 0``, ``hotspot = 0.01``, ``sza = 30``, ``vza = 0``, ``raa = 0``, ``lidf_type = "campbell"``;
     ``lai`` and ``lidf_a`` are required.
@@ -86,12 +88,14 @@ class CanopyParams(eqx.Module):
     vza: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
     raa: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
     lidf_type: str = eqx.field(static=True, default="campbell")
+    angle_classes: str = eqx.field(static=True, default="prosail")
 
     names: ClassVar[tuple[str, ...]] = ("lai", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa")
 
     def __check_init__(self):
         if self.lidf_type not in LIDF_TYPES:
             raise ValueError(f"unknown lidf_type {self.lidf_type!r}; choose one of: {', '.join(LIDF_TYPES)}")
+        angle_class_edges(self.angle_classes)  # raises for an unknown name
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -228,8 +232,8 @@ def sail(leaf_r: Float[ArrayLike, "*batch wl"], leaf_t: Float[ArrayLike, "*batch
     """
     rho, tau, rs, p = _broadcast_inputs(leaf_r, leaf_t, soil, params)
     lai = p["lai"]
-    leaf_dist = _lidf(params.lidf_type, p["lidf_a"], p["lidf_b"], dtype=rho.dtype)
-    g = canopy_geometry(leaf_dist, p["sza"], p["vza"], p["raa"])
+    leaf_dist = _lidf(params.lidf_type, p["lidf_a"], p["lidf_b"], dtype=rho.dtype, angle_classes=params.angle_classes)
+    g = canopy_geometry(leaf_dist, p["sza"], p["vza"], p["raa"], params.angle_classes)
     e = lambda v: v[..., None]  # noqa: E731  (*batch,) -> (*batch, 1)
     ks, ko, bf, L = e(g.ks), e(g.ko), e(g.bf), e(lai)
 
