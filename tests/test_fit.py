@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from leafjax.networks import make_regressor
-from leafjax.transfer import evaluate, fit, make_train_step
+from leafjax.transfer import evaluate, fit, make_train_step, predict
 
 from _nets import linear_data
 
@@ -95,3 +95,11 @@ def test_all_missing_targets_do_not_produce_nan(data):
     trained, h = fit(model, (x, y), epochs=2, batch_size=16)
     assert all(np.all(np.isfinite(a)) for a in _leaves(trained))
     assert np.all(np.isfinite(h.train_loss))
+
+
+def test_predict_in_batches_matches_direct_call(data):
+    x, y = data
+    model = make_regressor("glm", x, y, rngs=nnx.Rngs(0))
+    direct = np.asarray(nnx.jit(lambda m, x: m(x))(model, x))
+    np.testing.assert_allclose(predict(model, x, batch_size=16), direct, rtol=1e-5, atol=1e-6)
+    assert predict(model, x[:3], batch_size=16).shape == (3, y.shape[1])

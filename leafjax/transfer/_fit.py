@@ -96,8 +96,23 @@ def _prepare(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
         raise ValueError(f"need X (n, wl) and Y (n, k) with the same n, got {x.shape} and {y.shape}")
+    if len(x) == 0:
+        raise ValueError("no rows to train or evaluate on")
     mask = np.isfinite(y)
     return x, np.where(mask, y, 0.0).astype(np.float32), mask
+
+
+def predict(model: nnx.Module, x, *, batch_size: int = 1024) -> np.ndarray:
+    """Predictions of ``model`` for spectra ``x (n, wl)`` (trait units for a ``TraitRegressor``), computed in
+    fixed-size batches (the last one padded) by one compiled function.  Returns a float64 ``(n, k)`` array."""
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    bs = max(1, min(batch_size, n))
+    padded = np.concatenate([x, np.repeat(x[-1:], (-n) % bs, axis=0)]) if n else x
+    graphdef, state = nnx.split(model)
+    forward = jax.jit(lambda state, xb: nnx.merge(graphdef, state)(xb))
+    out = [np.asarray(forward(state, padded[i:i + bs])) for i in range(0, len(padded), bs)]
+    return np.concatenate(out)[:n].astype(np.float64)
 
 
 def evaluate(model, data: tuple, loss: Loss = masked_mse) -> float:
