@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from leafjax.networks import make_regressor
-from leafjax.transfer import evaluate, fit, make_train_step
+from leafjax.transfer import evaluate, fit, make_train_step, predict
 
 from _nets import linear_data
 
@@ -95,3 +95,22 @@ def test_all_missing_targets_do_not_produce_nan(data):
     trained, h = fit(model, (x, y), epochs=2, batch_size=16)
     assert all(np.all(np.isfinite(a)) for a in _leaves(trained))
     assert np.all(np.isfinite(h.train_loss))
+
+
+def test_predict_in_batches_matches_direct_call(data):
+    x, y = data
+    model = make_regressor("glm", x, y, rngs=nnx.Rngs(0))
+    direct = np.asarray(nnx.jit(lambda m, x: m(x))(model, x))
+    np.testing.assert_allclose(predict(model, x, batch_size=16), direct, rtol=1e-5, atol=1e-6)
+    assert predict(model, x[:3], batch_size=16).shape == (3, y.shape[1])
+
+
+def test_regulariser_is_added_to_the_training_loss(data):
+    x, y = data
+    model = make_regressor("tabnet", x, y, rngs=nnx.Rngs(0), n_d=4, n_a=4, n_steps=2, n_shared=1, n_independent=1)
+    kw = dict(optimiser=optax.sgd(0.0), epochs=1, batch_size=60, val_fraction=0.0)  # lr 0: loss of the init
+    _, plain = fit(model, data, **kw)
+    _, reg = fit(model, data, regulariser=lambda m, xb: 10.0 * m.net.mask_entropy(m.standardise_inputs(xb)), **kw)
+    entropy = float(nnx.jit(lambda m, x: m.net.mask_entropy(m.standardise_inputs(x)))(model, x))
+    assert entropy > 0
+    assert reg.train_loss[0] == pytest.approx(plain.train_loss[0] + 10.0 * entropy, rel=1e-4)

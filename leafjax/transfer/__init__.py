@@ -10,7 +10,11 @@ from ._adapters import (
 )
 from ._checkpoint import load_checkpoint as load_checkpoint, save_checkpoint as save_checkpoint
 from ._filters import group_of as group_of, unfreezing_order as unfreezing_order
-from ._finetune import FINETUNE_METHODS as FINETUNE_METHODS, finetune as finetune, prepare_finetuning as prepare_finetuning
+from ._finetune import (
+    FINETUNE_METHODS as FINETUNE_METHODS,
+    finetune as finetune,
+    prepare_finetuning as prepare_finetuning,
+)
 from ._fit import (
     FitHistory as FitHistory,
     default_optimiser as default_optimiser,
@@ -18,6 +22,7 @@ from ._fit import (
     fit as fit,
     make_train_step as make_train_step,
     masked_mse as masked_mse,
+    predict as predict,
 )
 from ._lora import LoRAConv as LoRAConv, LoRALinear as LoRALinear, add_lora as add_lora
 from ._simulate import (

@@ -64,14 +64,15 @@ def _outputs(model, x, y):
 
 
 def make_train_step(model: nnx.Module, tx: optax.GradientTransformation, trainable: Any = nnx.Param,
-                    loss: Loss = masked_mse):
+                    loss: Loss = masked_mse, regulariser: Callable[[nnx.Module, Array], Array] | None = None):
     """Build the jit-compiled training step.
 
     **Returns:** ``(step, state, graphdef)`` where ``step(state, x, y, mask, idx, valid) -> (state, loss)``
     trains on rows ``idx`` (``(batch,)`` ints) of the device arrays ``x (n, wl)``, ``y (n, k)`` (NaN filled),
     ``mask (n, k)``; rows with ``valid == False`` (padding) are ignored.  ``state`` is the ``nnx.State`` of
     ``(model, nnx.Optimizer(model, tx, wrt=trainable))``; ``nnx.merge(graphdef, state)`` gives them back.
-    Only parameters matching ``trainable`` receive gradients or updates.
+    Only parameters matching ``trainable`` receive gradients or updates.  ``regulariser(model, xb)``, if
+    given, is added to the loss (e.g. TabNet's mask entropy).
     """
     optimizer = nnx.Optimizer(model, tx, wrt=trainable)
     graphdef, state = nnx.split((model, optimizer))
@@ -83,7 +84,8 @@ def make_train_step(model: nnx.Module, tx: optax.GradientTransformation, trainab
 
         def loss_fn(m):
             pred, target = _outputs(m, xb, yb)
-            return loss(pred, target, mb)
+            value = loss(pred, target, mb)
+            return value if regulariser is None else value + regulariser(m, xb)
 
         value, grads = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, trainable))(model)
         optimizer.update(model, grads)
@@ -96,8 +98,23 @@ def _prepare(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
         raise ValueError(f"need X (n, wl) and Y (n, k) with the same n, got {x.shape} and {y.shape}")
+    if len(x) == 0:
+        raise ValueError("no rows to train or evaluate on")
     mask = np.isfinite(y)
     return x, np.where(mask, y, 0.0).astype(np.float32), mask
+
+
+def predict(model: nnx.Module, x, *, batch_size: int = 1024) -> np.ndarray:
+    """Predictions of ``model`` for spectra ``x (n, wl)`` (trait units for a ``TraitRegressor``), computed in
+    fixed-size batches (the last one padded) by one compiled function.  Returns a float64 ``(n, k)`` array."""
+    x = np.asarray(x, dtype=np.float32)
+    n = len(x)
+    bs = max(1, min(batch_size, n))
+    padded = np.concatenate([x, np.repeat(x[-1:], (-n) % bs, axis=0)]) if n else x
+    graphdef, state = nnx.split(model)
+    forward = jax.jit(lambda state, xb: nnx.merge(graphdef, state)(xb))
+    out = [np.asarray(forward(state, padded[i:i + bs])) for i in range(0, len(padded), bs)]
+    return np.concatenate(out)[:n].astype(np.float64)
 
 
 def evaluate(model, data: tuple, loss: Loss = masked_mse) -> float:
@@ -115,7 +132,8 @@ def evaluate(model, data: tuple, loss: Loss = masked_mse) -> float:
 
 def fit(model: nnx.Module, data: tuple, *, loss: Loss = masked_mse,
         optimiser: optax.GradientTransformation | Callable[[int], optax.GradientTransformation] | None = None,
-        trainable: Any = nnx.Param, epochs: int = 100, max_steps: int | None = None, batch_size: int = 64,
+        trainable: Any = nnx.Param, regulariser: Callable[[nnx.Module, Array], Array] | None = None,
+        epochs: int = 100, max_steps: int | None = None, batch_size: int = 64,
         val_fraction: float = 0.1, validation: tuple | None = None, patience: int | None = 10,
         restore_best: bool = True, seed: int = 0, key: jax.Array | None = None, epoch_offset: int = 0,
         ) -> tuple[nnx.Module, FitHistory]:
@@ -127,6 +145,8 @@ def fit(model: nnx.Module, data: tuple, *, loss: Loss = masked_mse,
       (default :func:`default_optimiser`).
     - ``trainable``: an ``nnx`` filter of the parameters to train (see :mod:`leafjax.transfer._filters`);
       all other state is returned bit-identical.
+    - ``regulariser``: optional ``regulariser(model, x_batch) -> scalar`` added to the training loss (not to
+      the validation loss), e.g. ``lambda m, x: 1e-3 * m.net.mask_entropy(m.standardise_inputs(x))`` for TabNet.
     - ``epochs`` / ``max_steps``: budget; ``batch_size`` (the last batch of an epoch is padded and masked, so
       every step has the same shape and compiles once).
     - ``validation``: explicit ``(X, Y)``; else ``val_fraction`` of ``data`` is held out (none if ``n < 2``).
@@ -158,7 +178,7 @@ def fit(model: nnx.Module, data: tuple, *, loss: Loss = masked_mse,
     opt = default_optimiser() if optimiser is None else optimiser
     tx = opt if isinstance(opt, optax.GradientTransformation) else opt(total)
 
-    step, state, graphdef = make_train_step(model, tx, trainable, loss)
+    step, state, graphdef = make_train_step(model, tx, trainable, loss, regulariser)
     xd, yd, md = (jnp.asarray(a) for a in (x[train_idx], y[train_idx], mask[train_idx]))
     xvd, yvd, mvd = jnp.asarray(xv), jnp.asarray(yv), jnp.asarray(mv)
 

@@ -83,7 +83,7 @@ def _tune(model, target: Data, method, *, seed, method_kwargs, fit_kwargs):
 
 
 def sst(target: Data, *, network: str = "glm", network_kwargs=None, seed: int = 0, fit_kwargs=None,
-        **_: Any) -> StrategyResult:
+) -> StrategyResult:
     """Small target sample only: train from scratch on the target sample."""
     model, h, phase = _train("train", [("target", target)], network=network, network_kwargs=network_kwargs,
                              seed=seed, fit_kwargs=fit_kwargs)
@@ -91,7 +91,7 @@ def sst(target: Data, *, network: str = "glm", network_kwargs=None, seed: int = 
 
 
 def sot(source: Data, *, network: str = "glm", network_kwargs=None, seed: int = 0, fit_kwargs=None,
-        **_: Any) -> StrategyResult:
+) -> StrategyResult:
     """Source only: train on the source datasets; the target is not seen."""
     model, h, phase = _train("train", [("source", source)], network=network, network_kwargs=network_kwargs,
                              seed=seed, fit_kwargs=fit_kwargs)
@@ -99,7 +99,7 @@ def sot(source: Data, *, network: str = "glm", network_kwargs=None, seed: int = 
 
 
 def stft(source: Data, target: Data, *, network: str = "glm", network_kwargs=None, finetune_method: str = "full",
-         method_kwargs=None, seed: int = 0, fit_kwargs=None, finetune_fit_kwargs=None, **_: Any) -> StrategyResult:
+         method_kwargs=None, seed: int = 0, fit_kwargs=None, finetune_fit_kwargs=None) -> StrategyResult:
     """Source pre-training, then fine-tuning on the target sample with ``finetune_method``.  The
     standardisation learned on the source is kept."""
     model, h, phase = _train("pretrain", [("source", source)], network=network, network_kwargs=network_kwargs,
@@ -110,7 +110,7 @@ def stft(source: Data, target: Data, *, network: str = "glm", network_kwargs=Non
 
 
 def cstt(source: Data, target: Data, *, network: str = "glm", network_kwargs=None, seed: int = 0,
-         fit_kwargs=None, **_: Any) -> StrategyResult:
+         fit_kwargs=None) -> StrategyResult:
     """Source and target sample together, from scratch (standardisation from their union)."""
     model, h, phase = _train("train", [("source", source), ("target", target)], network=network,
                              network_kwargs=network_kwargs, seed=seed, fit_kwargs=fit_kwargs)
@@ -118,7 +118,7 @@ def cstt(source: Data, target: Data, *, network: str = "glm", network_kwargs=Non
 
 
 def hybrid(simulated: Data, *, network: str = "glm", network_kwargs=None, seed: int = 0, fit_kwargs=None,
-           **_: Any) -> StrategyResult:
+   ) -> StrategyResult:
     """The source replaced by PROSPECT simulations (e.g. 20,000 noisy PROSPECT-PRO spectra): train on them only."""
     model, h, phase = _train("train", [("simulated", simulated)], network=network, network_kwargs=network_kwargs,
                              seed=seed, fit_kwargs=fit_kwargs)
@@ -127,7 +127,7 @@ def hybrid(simulated: Data, *, network: str = "glm", network_kwargs=None, seed: 
 
 def hybrid_ft(simulated: Data, target: Data, *, network: str = "glm", network_kwargs=None,
               finetune_method: str = "full", method_kwargs=None, seed: int = 0, fit_kwargs=None,
-              finetune_fit_kwargs=None, **_: Any) -> StrategyResult:
+              finetune_fit_kwargs=None) -> StrategyResult:
     """Pre-training on simulations, then fine-tuning on the target sample."""
     model, h, phase = _train("pretrain", [("simulated", simulated)], network=network,
                              network_kwargs=network_kwargs, seed=seed, fit_kwargs=fit_kwargs)
@@ -147,11 +147,18 @@ STRATEGIES: dict[str, tuple[Callable[..., StrategyResult], tuple[str, ...]]] = {
 }
 
 
+_FINETUNE_ONLY = ("finetune_method", "method_kwargs", "finetune_fit_kwargs")
+
+
 def run_strategy(name: str, *, source: Data | None = None, target: Data | None = None,
                  simulated: Data | None = None, **kwargs: Any) -> StrategyResult:
-    """Run strategy ``name`` with only the datasets it needs (others are not passed on).  ``kwargs``:
-    ``network``, ``network_kwargs``, ``finetune_method``, ``method_kwargs``, ``seed``, ``fit_kwargs``,
-    ``finetune_fit_kwargs``.  Raises ``ValueError`` if a needed dataset is missing."""
+    """Run strategy ``name`` with only the datasets it needs (others are not passed on).
+
+    ``kwargs``: ``network``, ``network_kwargs`` (sizes, and ``trait_names`` to store in the model's config),
+    ``seed``, ``fit_kwargs`` (for :func:`~leafjax.transfer.fit`), and for the fine-tuning strategies
+    ``finetune_method``, ``method_kwargs``, ``finetune_fit_kwargs`` (default: ``fit_kwargs``), which the
+    other strategies ignore, so one configuration can drive all six.  Raises ``ValueError`` if a needed
+    dataset is missing."""
     try:
         fn, needs = STRATEGIES[name]
     except KeyError:
@@ -160,4 +167,6 @@ def run_strategy(name: str, *, source: Data | None = None, target: Data | None =
     missing = [d for d in needs if given[d] is None]
     if missing:
         raise ValueError(f"strategy {name!r} needs {', '.join(missing)}")
+    if name not in ("stft", "hybrid_ft"):  # not a fine-tuning strategy
+        kwargs = {k: v for k, v in kwargs.items() if k not in _FINETUNE_ONLY}
     return fn(*(given[d] for d in needs), **kwargs)
