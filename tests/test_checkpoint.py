@@ -12,7 +12,7 @@ from flax import nnx
 from leafjax.networks import make_regressor
 from leafjax.transfer import load_checkpoint, prepare_finetuning, save_checkpoint
 
-from _nets import TINY, TINY_IDS, linear_data
+from _nets import TINY, linear_data
 
 
 def _assert_same(a, b):
@@ -22,8 +22,13 @@ def _assert_same(a, b):
         assert pa == pb and np.array_equal(np.asarray(va), np.asarray(vb)), pa
 
 
-@pytest.mark.parametrize("name,kwargs", [*TINY, ("glm", {"projection": "pca", "n_components": 3})],
-                         ids=[*TINY_IDS, "glm-pca"])
+# save/load is generic over the state; three structurally different networks (nested lists, fixed variables,
+# attention) plus the wrapped CNN below keep the suite fast
+ROUND_TRIP = [(n, kw) for n, kw in TINY if n in ("tabnet", "transformer")] + [
+    ("glm", {"projection": "pca", "n_components": 3})]
+
+
+@pytest.mark.parametrize("name,kwargs", ROUND_TRIP, ids=["tabnet", "transformer", "glm-pca"])
 def test_round_trip(name, kwargs, tmp_path):
     x, y = linear_data(12)
     model = make_regressor(name, x, y, rngs=nnx.Rngs(0), trait_names=["a", "b", "c"], **kwargs)
