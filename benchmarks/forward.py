@@ -10,6 +10,12 @@ is, which favours neither side by more than 5 %.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# this folder holds a script named prosail.py: keep it from shadowing the PyPI package of that name
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import platform
 import time

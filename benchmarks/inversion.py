@@ -9,6 +9,12 @@ The scipy baseline starts from the centre of the bounds and uses the same bounds
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# this folder holds a script named prosail.py: keep it from shadowing the PyPI package of that name
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import time
 import warnings
@@ -59,7 +65,7 @@ def main() -> None:
     truth, r, t = simulate(model, PRIOR, args.n, jax.random.key(0), noise=make_noise(multiplicative=0.005))
     print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}; {args.n} spectra, 2001 bands, R+T")
     problem = lj.make_problem(model, free=FREE)
-    jax.block_until_ready(lj.invert(problem, r[:64], t[:64]).cost)  # compile
+    jax.block_until_ready(lj.invert(problem, r, t).cost)  # compile for this batch shape
     t0 = time.perf_counter()
     res = lj.invert(problem, r, t)
     jax.block_until_ready(res.cost)

@@ -114,7 +114,10 @@ def levenberg_marquardt(residuals: ResidualFn | None, z0: Float[Array, "b p"], *
         small_decrease = accept & (actual <= rtol * jnp.maximum(s.cost, tiny))
         grad_small = jnp.max(jnp.abs(jnp.einsum("bnp,bn->bp", jac, r)), axis=-1) <= gtol
         stuck = (~accept) & (lam > 1e12)  # no descent direction left at working precision
-        newly = (~s.done) & (small_decrease | grad_small | stuck)
+        # the local model itself predicts a negligible decrease: the optimum is reached to within rtol (this
+        # also ends the run of rejected steps that rounding causes right at a float32 optimum)
+        negligible = (~accept) & (predicted <= rtol * jnp.maximum(s.cost, tiny))
+        newly = (~s.done) & (small_decrease | grad_small | stuck | negligible)
         status = jnp.where(newly, Status.CONVERGED, s.status).astype(jnp.int8)
         iters = s.iters + (~s.done).astype(jnp.int32)
         return LMState(z, r, jac, cost, jnp.minimum(lam, 1e16), nu, s.done | newly, status, iters, s.step + 1)
