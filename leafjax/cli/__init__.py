@@ -1,6 +1,6 @@
 """Thin command-line interface: parse flags, call library functions, report one-line errors.
 
-Commands: ``simulate``, ``forward``, ``demo``.  Errors print ``leafjax: error: ...``
+Commands: ``simulate``, ``forward``, ``invert``, ``demo``.  Errors print ``leafjax: error: ...``
 on stderr and exit with status 2.
 """
 
@@ -13,7 +13,7 @@ from ._common import CLIError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _demo, _simulate
+    from . import _demo, _invert, _simulate
 
     parser = argparse.ArgumentParser(prog="leafjax", description="Differentiable leaf radiative transfer in JAX.")
     from .._version import __version__
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"leafjax {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _simulate.add_parsers(sub)
+    _invert.add_parsers(sub)
     _demo.add_parsers(sub)
     return parser
 

@@ -137,13 +137,14 @@ class Prior(eqx.Module):
 
 #: Parameters sampled by default for each leaf model. Ranges: the 1,000-sample look-up table of Féret et al.
 #: 2019 / Spafford et al. 2021 quoted in FACTS §4 (chl, car, ewt, lma, N), widened for ant and brown to typical
-#: green-leaf values; prot and cbc cover lma 0.001–0.02 g/cm² with 4–30 % protein by mass.
+#: green-leaf values; brown pigments are fixed at 0 (green leaves; the inversion also fixes them by default);
+#: prot and cbc cover lma 0.001–0.02 g/cm² with 4–30 % protein by mass.
 _COMMON = {
     "n_struct": Uniform(1.0, 2.5),
     "chl": Uniform(0.5, 100.5),
     "car": Uniform(0.5, 20.5),
     "ant": Uniform(0.0, 5.0),
-    "brown": Uniform(0.0, 0.5),
+    "brown": Fixed(0.0),
     "ewt": Uniform(0.001, 0.021),
 }
 

@@ -1,0 +1,164 @@
+"""Inversion strategies from the PROSPECT literature: the N prior for single-sided spectra and the optimal
+spectral subdomains per constituent.
+
+References:
+    Féret, le Maire, Jay, Berveiller, Bendoula, Hmimina, Cheraiet, Oliveira, Ponzoni, Solanki, de Boissieu,
+    Chave, Nouvellon, Porcar-Castell, Proisy, Soudani, Gastellu-Etchegorry, Lefèvre-Fonollosa (2019),
+    "Estimating leaf mass per area and equivalent water thickness based on leaf optical properties: potential
+    and limitations of physical modeling and machine learning", RSE 231:110959.
+    Spafford, le Maire, MacDougall, de Boissieu, Féret (2021), "Spectral subdomains and prior estimation of
+    leaf structure improves PROSPECT inversion on reflectance or transmittance alone", RSE 252:112176.
+    Féret, Berger, de Boissieu, Malenovský (2021), "PROSPECT-PRO for estimating content of nitrogen-containing
+    leaf proteins and other carbon-based constituents", RSE 252:112173.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from ..physics import ProspectD, ProspectPro, get_leaf_model, nitrogen_from_protein
+from ..simulation import Prior, Uniform
+from ._invert import invert, make_problem
+from ._result import InversionResult, Status
+
+#: Optimal spectral subdomains (nm, inclusive) per constituent (FACTS §4; papers above).
+SUBDOMAINS: dict[str, tuple[tuple[int, int], ...]] = {
+    "chl": ((700, 720),),
+    "car": ((520, 560),),
+    "ant": ((400, 800),),
+    "ewt": ((1700, 2400),),
+    "lma": ((1700, 2400),),
+    "prot": ((2100, 2139), (2160, 2179)),
+    "cbc": ((1480, 1499), (1560, 1579), (1760, 1799), (2040, 2059), (2120, 2139), (2160, 2239), (2260, 2279),
+            (2340, 2359), (2380, 2399)),
+}
+
+#: Wavelengths (nm) of the N-prior regressions: (preferred, fallback) for reflectance and transmittance.
+N_PRIOR_BANDS = {"R": (1131, 800), "T": (1121, 753)}
+
+#: The look-up table behind the N prior (Spafford et al. 2021): 1,000 PROSPECT-D leaves.
+N_PRIOR_LUT = Prior({"n_struct": Uniform(1.0, 2.5), "chl": Uniform(0.5, 100.5), "car": Uniform(0.5, 20.5),
+                     "ewt": Uniform(0.001, 0.021), "lma": Uniform(0.001, 0.011)})
+
+_PIGMENTS = ("chl", "car", "ant")
+
+
+def n_struct_prior(wavelengths: Sequence[float], reflectance=None, transmittance=None, *,
+                   key: PRNGKeyArray | None = None, lut_size: int = 1000) -> np.ndarray:
+    """Prior estimate of the leaf structure parameter N from reflectance *or* transmittance alone.
+
+    A linear regression of N on ``R/(1-R)`` at 1131 nm (800 nm if 1131 is absent) — or on ``(1-T)/T`` at 1121 nm
+    (753 nm) — fitted on a 1,000-leaf PROSPECT-D look-up table (Spafford et al. 2021), applied to the measured
+    spectra.
+
+    **Arguments:** ``wavelengths`` (nm) of the spectra; ``reflectance`` or ``transmittance`` ``(*b, wl)``
+    (fractions; exactly one of them).
+
+    **Returns:** N estimates ``(*b,)``, clipped to [1, 4]; NaN where the band is missing.
+    """
+    if (reflectance is None) == (transmittance is None):
+        raise ValueError("pass exactly one of reflectance and transmittance")
+    kind = "R" if reflectance is not None else "T"
+    spectra = np.asarray(reflectance if kind == "R" else transmittance, dtype=np.float64)
+    wl = np.asarray(wavelengths, dtype=np.float64)
+    band = next((b for b in N_PRIOR_BANDS[kind] if np.any(np.isclose(wl, b))), None)
+    if band is None:
+        raise ValueError(f"the N prior needs {kind} at {N_PRIOR_BANDS[kind][0]} or {N_PRIOR_BANDS[kind][1]} nm")
+    i = int(np.flatnonzero(np.isclose(wl, band))[0])
+    key = jax.random.key(0) if key is None else key
+    sample = {k: np.asarray(v) for k, v in N_PRIOR_LUT.sample(key, lut_size).items()}
+    model = ProspectD(wavelengths=[band])
+    from ..physics import ProspectDParams
+
+    out = model(ProspectDParams(**{k: jnp.asarray(v) for k, v in sample.items()}))
+    lut = np.asarray(out.reflectance if kind == "R" else out.transmittance, dtype=np.float64)[:, 0]
+    x_lut = lut / (1 - lut) if kind == "R" else (1 - lut) / lut
+    slope, intercept = np.polyfit(x_lut, sample["n_struct"], 1)
+    v = spectra[..., i]
+    x = v / (1 - v) if kind == "R" else (1 - v) / v
+    return np.clip(intercept + slope * x, 1.0, 4.0)
+
+
+def _domain_mask(wl: np.ndarray, domains) -> np.ndarray:
+    m = np.zeros(wl.shape, bool)
+    for lo, hi in domains:
+        m |= (wl >= lo) & (wl <= hi)
+    return m
+
+
+def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=None, transmittance=None, *,
+                   strategy: str = "full", free: Sequence[str] | None = None,
+                   fixed: Mapping[str, float] | None = None, dtype=None, **invert_kwargs) -> InversionResult:
+    """High-level inversion of measured spectra with the literature's strategies.
+
+    **Arguments:**
+    - ``model_name``: ``"prospect-d"`` or ``"prospect-pro"``.
+    - ``wavelengths``: band centres of the spectra (nm, on the 1-nm grid within 400–2500).
+    - ``reflectance`` / ``transmittance``: ``(*b, wl)`` fractions; either or both. With only one of them, N is
+      fixed per spectrum by :func:`n_struct_prior`.
+    - ``strategy``: ``"full"`` (all bands at once) or ``"optimal"`` (one inversion per constituent on its
+      :data:`SUBDOMAINS`, keeping only that constituent's estimate; constituents whose subdomain is not covered
+      by ``wavelengths`` are estimated on all bands).
+    - ``free``: parameters to estimate (default: pigments, water and dry matter, excluding ``brown``; ``ant``
+      only when bands below 800 nm are present).
+    - further keyword arguments go to :func:`invert` (``n_starts``, ``max_steps``, ``mask``, ...).
+
+    **Returns:** :class:`InversionResult`; for PROSPECT-PRO ``lma`` and ``nitrogen`` are derived from the
+    ``prot`` and ``cbc`` estimates (each from its own subdomain with ``strategy="optimal"``).
+    """
+    if strategy not in ("full", "optimal"):
+        raise ValueError(f"strategy must be 'full' or 'optimal', got {strategy!r}")
+    wl = np.asarray(wavelengths, dtype=np.float64)
+    model = get_leaf_model(model_name, wavelengths=wl, dtype=dtype)
+    use_r, use_t = reflectance is not None, transmittance is not None
+    fixed = dict(fixed or {})
+    per_spectrum = {}
+    if use_r != use_t and "n_struct" not in fixed:
+        per_spectrum["n_struct"] = n_struct_prior(wl, reflectance=reflectance, transmittance=transmittance)
+    names = model.params_type.names
+    if free is None:
+        free = [n for n in names if n != "brown" and n not in fixed and n not in per_spectrum]
+        if wl.min() >= 800:
+            free = [n for n in free if n not in _PIGMENTS]
+    free = [n for n in free if n not in per_spectrum]
+    kwargs = dict(invert_kwargs)
+    user_mask = kwargs.pop("mask", None)
+
+    def run(free_set, band_mask):
+        problem = make_problem(model, use_r=use_r, use_t=use_t, free=free_set, fixed=fixed)
+        m = band_mask if user_mask is None else np.asarray(user_mask, bool) & band_mask
+        return invert(problem, reflectance, transmittance, mask=m, fixed=per_spectrum, **kwargs)
+
+    full = run(free, np.ones(wl.shape, bool))
+    if strategy == "full":
+        return full
+    est, std = dict(full.estimates), dict(full.std)
+    status = np.asarray(full.status)
+    for target in free:
+        domains = SUBDOMAINS.get(target)
+        if domains is None:
+            continue
+        m = _domain_mask(wl, domains)
+        if m.sum() < 3:
+            continue
+        visible_only = wl[m].max() <= 800
+        sub_free = [n for n in free if (n in _PIGMENTS) == visible_only or n == target or
+                    (visible_only and n not in _PIGMENTS and n != "n_struct")]
+        sub_free = [n for n in sub_free if n != "n_struct" or "n_struct" in free]
+        res = run(sub_free, m)
+        est[target], std[target] = res.estimates[target], res.std[target]
+        status = np.maximum(status, np.asarray(res.status))
+    if isinstance(model, ProspectPro):
+        est["lma"] = est["prot"] + est["cbc"]
+        est["nitrogen"] = nitrogen_from_protein(est["prot"], est["cbc"])
+        std["lma"] = jnp.sqrt(std["prot"] ** 2 + std["cbc"] ** 2)
+        # independent subdomain estimates: first-order propagation without covariance
+        tot = est["prot"] + est["cbc"]
+        g_p, g_c = 100.0 / 4.43 * est["cbc"] / tot**2, -100.0 / 4.43 * est["prot"] / tot**2
+        std["nitrogen"] = jnp.sqrt((g_p * std["prot"]) ** 2 + (g_c * std["cbc"]) ** 2)
+    return InversionResult(est, std, full.rmse, full.cost, full.iterations, jnp.asarray(status, jnp.int8))

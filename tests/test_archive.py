@@ -1,0 +1,122 @@
+"""Archive inversion: formats, per-row flags, bad input, incremental output and resumption."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leafjax.cli import main
+from leafjax.inversion import ArchiveSettings, invert_archive
+from leafjax.inversion._archive import _run_chunk
+
+WL = "400:2400:25"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    d = tmp_path_factory.mktemp("arch")
+    sims = d / "sims.parquet"
+    assert main(["simulate", "--model", "prospect-d", "--n", "40", "--seed", "3", "--out", str(sims),
+                 "--wavelengths", WL, "--noise-multiplicative", "0.002"]) == 0
+    df = pd.read_parquet(sims)
+    df.insert(0, "sample_id", [f"leaf-{i}" for i in range(len(df))])
+    df.loc[2, "R_500"] = np.nan  # a missing band: masked, still inverted
+    rcols = [c for c in df.columns if c.startswith("R_")]
+    df.loc[4, rcols] = df.loc[4, rcols] * 100  # one row in percent: flagged, not inverted
+    path = d / "archive.parquet"
+    df.to_parquet(path)
+    return d, path, df
+
+
+SETTINGS = ArchiveSettings(model="prospect-d", chunk_size=16, free=("n_struct", "chl", "car", "ant", "ewt", "lma"))
+
+
+def test_parquet_archive_rows_in_order_with_flags(archive, tmp_path):
+    _, path, df = archive
+    out = tmp_path / "inv.parquet"
+    summary = invert_archive(path, out, SETTINGS, progress=False)
+    assert summary["rows"] == 40 and summary["chunks_computed"] == 3
+    res = pd.read_parquet(out)
+    assert res["sample_id"].tolist() == df["sample_id"].tolist()
+    assert "input_chl" in res.columns  # carried columns that clash are renamed
+    assert res.loc[4, "status"] == "invalid_input" and "out_of_range" in res.loc[4, "flags"]
+    assert np.isnan(res.loc[4, "chl"])
+    assert "missing_bands" in res.loc[2, "flags"] and res.loc[2, "status"] == "converged"
+    ok = res["status"] == "converged"
+    assert ok.sum() >= 38
+    rel = np.abs(res.loc[ok, "chl"] / df.loc[ok, "chl"] - 1)
+    assert rel.median() < 0.02
+    assert not (tmp_path / "inv.parquet.parts").exists()
+
+
+def test_interrupted_run_resumes_to_identical_output(archive, tmp_path):
+    _, path, _ = archive
+    full = tmp_path / "full.parquet"
+    invert_archive(path, full, SETTINGS, progress=False)
+    out = tmp_path / "resumed.parquet"
+    calls = []
+
+    def failing(settings, wl, chunk):
+        if len(calls) == 2:
+            raise KeyboardInterrupt("simulated interruption")
+        calls.append(chunk.start)
+        return _run_chunk(settings, wl, chunk)
+
+    with pytest.raises(KeyboardInterrupt):
+        invert_archive(path, out, SETTINGS, progress=False, chunk_runner=failing)
+    parts = sorted(p.name for p in (tmp_path / "resumed.parquet.parts").glob("chunk-*.parquet"))
+    assert parts == ["chunk-00000000.parquet", "chunk-00000001.parquet"] and not out.exists()
+    summary = invert_archive(path, out, SETTINGS, progress=False)
+    assert summary["chunks_reused"] == 2 and summary["chunks_computed"] == 1
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(full))
+    # a different setting refuses to mix with the unfinished run of another
+    calls.clear()
+    calls.append(-1)  # interrupt after one finished chunk
+    with pytest.raises(KeyboardInterrupt):
+        invert_archive(path, tmp_path / "x.parquet", SETTINGS, progress=False, chunk_runner=failing)
+    other = ArchiveSettings(**{**SETTINGS.__dict__, "max_steps": 5})
+    with pytest.raises(ValueError, match="other settings"):
+        invert_archive(path, tmp_path / "x.parquet", other, progress=False)
+
+
+def test_csv_and_npy_inputs(archive, tmp_path):
+    _, path, df = archive
+    small = df.iloc[[0, 1, 3]]
+    small.to_csv(tmp_path / "a.csv", index=False)
+    invert_archive(tmp_path / "a.csv", tmp_path / "a.parquet", SETTINGS, progress=False)
+    a = pd.read_parquet(tmp_path / "a.parquet")
+    assert a["sample_id"].tolist() == small["sample_id"].tolist()
+    rcols = [c for c in df.columns if c.startswith("R_")]
+    np.save(tmp_path / "r.npy", small[rcols].to_numpy())
+    (tmp_path / "wl.txt").write_text("\n".join(c[2:] for c in rcols))
+    settings = ArchiveSettings(**{**SETTINGS.__dict__, "free": None})
+    invert_archive(tmp_path / "r.npy", tmp_path / "b.parquet", settings, wavelengths_file=str(tmp_path / "wl.txt"),
+                   progress=False)
+    b = pd.read_parquet(tmp_path / "b.parquet")
+    assert len(b) == 3 and (b["status"] == "converged").all()
+    # reflectance only: N comes from the N prior and is reported
+    assert np.all(np.isfinite(b["n_struct"]))
+
+
+def test_bad_archives_give_clear_errors(archive, tmp_path, capsys):
+    _, path, df = archive
+    (tmp_path / "empty.csv").write_text("")
+    bad_grid = df.rename(columns={"R_500": "R_500.5", "T_500": "T_500.5"})
+    bad_grid.to_parquet(tmp_path / "grid.parquet")
+    pct = df.copy()
+    rcols = [c for c in df.columns if c.startswith(("R_", "T_"))]
+    pct[rcols] = pct[rcols] * 100
+    pct.to_parquet(tmp_path / "pct.parquet")
+    text = df.astype({"R_600": object})
+    text.loc[1, "R_600"] = "n/a"
+    text.to_csv(tmp_path / "text.csv", index=False)
+    cases = [("empty.csv", "empty"), ("grid.parquet", "1-nm grid"), ("pct.parquet", "percent"),
+             ("text.csv", "'R_600' has non-numeric")]
+    for name, needle in cases:
+        assert main(["invert", str(tmp_path / name), "--model", "prospect-d", "--out", str(tmp_path / "o.parquet"),
+                     "--no-progress", "--chunk-size", "64"]) == 2
+        err = capsys.readouterr().err
+        assert needle in err, (name, err)
+    assert main(["invert", str(tmp_path / "pct.parquet"), "--model", "prospect-d", "--out",
+                 str(tmp_path / "o.parquet"), "--no-progress", "--percent", "--chunk-size", "64",
+                 "--free", "n_struct,chl,car,ant,ewt,lma"]) == 0
+    assert (pd.read_parquet(tmp_path / "o.parquet")["status"] == "converged").mean() > 0.9
