@@ -107,7 +107,7 @@ def test_bad_archives_give_clear_errors(archive, tmp_path, capsys):
     pct[rcols] = pct[rcols] * 100
     pct.to_parquet(tmp_path / "pct.parquet")
     text = df.astype({"R_600": object})
-    text.loc[1, "R_600"] = "n/a"
+    text.loc[1, "R_600"] = "abc"
     text.to_csv(tmp_path / "text.csv", index=False)
     cases = [("empty.csv", "empty"), ("grid.parquet", "1-nm grid"), ("pct.parquet", "percent"),
              ("text.csv", "'R_600' has non-numeric")]
