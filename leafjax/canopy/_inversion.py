@@ -91,7 +91,7 @@ def _lut_start(model, srf, observed, geometry, fixed, free, low, high, lut_size,
     pix, p = observed.shape[0], len(free)
     dt = observed.dtype
     u = jax.random.uniform(key, (lut_size, p), dtype=dt, minval=0.05, maxval=0.95)
-    theta = low + (high - low) * u  # (lut, p)
+    theta = low[None, :] + (high - low)[None, :] * u  # (lut, p)
 
     def one_pixel(obs, g):
         vals = {**{k: jnp.full((lut_size,), v, dt) for k, v in fixed.items()},
@@ -155,7 +155,7 @@ def invert_canopy(observed: Float[Array, "pix band"], geometry: Mapping[str, Flo
         return v
 
     def residuals(z):
-        return (_forward_bands(model, srf, values(to_bounded(z, low, high))) - observed) / scale
+        return (_forward_bands(model, srf, values(to_bounded(z, low, high))) - observed) / scale[None, :]
 
     @eqx.filter_jit
     def solve(observed, geometry_arr):
