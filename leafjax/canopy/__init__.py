@@ -30,6 +30,15 @@ from ._sensors import (
     convolve_fields as convolve_fields,
     load_srf as load_srf,
 )
+from ._simulate import (
+    CANOPY_BOUNDS as CANOPY_BOUNDS,
+    CANOPY_NAMES as CANOPY_NAMES,
+    default_prosail_prior as default_prosail_prior,
+    iter_prosail as iter_prosail,
+    sample_prosail_table as sample_prosail_table,
+    validate_prosail_table as validate_prosail_table,
+    write_prosail_parquet as write_prosail_parquet,
+)
 from ._soil import (
     AbstractSoilModel as AbstractSoilModel,
     BasisSoil as BasisSoil,

@@ -1,4 +1,4 @@
-"""``leafjax simulate`` and ``leafjax forward``."""
+"""``leafjax simulate`` and ``leafjax forward`` (leaf models here; ``--model prosail`` in :mod:`._canopy`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import time
 
 import numpy as np
 
+from . import _canopy
 from ._common import CLIError, check_output_path, parse_wavelengths, positive_int, read_table, set_precision
 
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("simulate", help="sample parameters from a prior, simulate spectra, write parquet")
-    p.add_argument("--model", required=True, help="prospect-d | prospect-pro")
+    p.add_argument("--model", required=True, help="prospect-d | prospect-pro | prosail")
     p.add_argument("--n", required=True, help="number of spectra (> 0)")
     p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
     p.add_argument("--out", required=True, help="output parquet file")
@@ -22,15 +23,17 @@ def add_parsers(sub) -> None:
     p.add_argument("--noise-multiplicative", type=float, default=0.0, help="relative Gaussian noise std")
     p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     p.add_argument("--chunk-size", type=int, default=8192, help="spectra per compiled batch")
+    _canopy.add_arguments(p)
     p.set_defaults(func=run_simulate)
 
     f = sub.add_parser("forward", help="run a model for every row of a parameter table (csv/parquet)")
-    f.add_argument("--model", required=True, help="prospect-d | prospect-pro")
+    f.add_argument("--model", required=True, help="prospect-d | prospect-pro | prosail")
     f.add_argument("--params", required=True, help="csv or parquet with canonical parameter columns")
     f.add_argument("--out", required=True, help="output parquet file")
     f.add_argument("--wavelengths", help="START:STOP[:STEP] or comma list in nm (default 400:2400)")
     f.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     f.add_argument("--chunk-size", type=int, default=8192, help="rows per compiled batch")
+    _canopy.add_arguments(f)
     f.set_defaults(func=run_forward)
 
 
@@ -38,11 +41,14 @@ def _model(name: str, wavelengths, dtype):
     from ..physics import LEAF_MODELS, get_leaf_model
 
     if name.lower() not in LEAF_MODELS:
-        raise CLIError(f"unknown model {name!r}; choose one of: {', '.join(LEAF_MODELS)}")
+        raise CLIError(f"unknown model {name!r}; choose one of: {', '.join(LEAF_MODELS)}, prosail")
     return get_leaf_model(name, wavelengths=wavelengths, dtype=dtype)
 
 
 def run_simulate(args) -> int:
+    if args.model.lower() == "prosail":
+        return _canopy.run_simulate(args)
+    _canopy.check_leaf_only(args)
     n = positive_int(args.n)
     wl = parse_wavelengths(args.wavelengths)
     out = check_output_path(args.out)
@@ -74,6 +80,9 @@ def run_simulate(args) -> int:
 
 
 def run_forward(args) -> int:
+    if args.model.lower() == "prosail":
+        return _canopy.run_forward(args)
+    _canopy.check_leaf_only(args)
     wl = parse_wavelengths(args.wavelengths)
     out = check_output_path(args.out)
     dtype = set_precision(args.dtype)

@@ -1,0 +1,235 @@
+r"""Canopy trait inversion from sensor bands (e.g. Sentinel-2): batched LM over pixels, and a hybrid network.
+
+**Physical inversion** (:func:`invert_canopy`): for every pixel ``p`` with known sun/view geometry, the free
+PROSAIL parameters :math:`\theta_p` (default ``lai, chl, ewt, lma, lidf_a, soil_brightness``; the others fixed)
+minimise :math:`\tfrac12\|(W\,\mathrm{PROSAIL}(\theta_p) - R_p)/\sigma\|^2` over the sensor bands (``W`` the
+SRF weights).  Parameters are bounded by :func:`leafjax.inversion.to_bounded`; all pixels are solved at once by
+the vectorised :func:`leafjax.inversion.levenberg_marquardt` (one row per pixel), each starting from the best
+entry of a small look-up table simulated for that pixel's geometry.  Per-pixel ``status`` (``Status`` codes),
+``iters`` and band ``rmse`` are returned.
+
+**fcover** is derived from the retrieved structure as one minus the gap fraction at nadir,
+:math:`f_{cover} = 1 - e^{-K(0)\,L}` with :math:`K(0) = G(0)` the LIDF-averaged projection at nadir
+(:func:`fcover`; Weiss & Baret 2016, S2 ToolBox ATBD, define FCOVER the same way).
+
+**Hybrid** (:func:`train_hybrid`, :func:`predict_hybrid`): a :mod:`leafjax.networks` regressor trained by
+:func:`leafjax.transfer.fit` on PROSAIL simulations of the default prior convolved to the bands, with band
+noise; inputs are the bands and the cosines of the sun/view angles.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from ..inversion import Status, levenberg_marquardt, to_bounded, to_unconstrained
+from ._geometry import canopy_geometry
+from ._lidf import lidf as _lidf
+from ._prosail import Prosail
+from ._sail import CanopyParams
+from ._sensors import AbstractNoise, SpectralResponse, convolve
+from ._soil import DryWetSoilParams
+
+#: Default free parameters of the physical inversion.
+DEFAULT_FREE: tuple[str, ...] = ("lai", "chl", "ewt", "lma", "lidf_a", "soil_brightness")
+#: Default values of the fixed parameters (canonical units; ``car`` in µg/cm², ``hotspot`` dimensionless).
+DEFAULT_FIXED: dict[str, float] = {"n_struct": 1.5, "car": 8.0, "ant": 0.0, "brown": 0.0, "ewt": 0.012,
+                                   "lma": 0.006, "lidf_a": 55.0, "lidf_b": 0.0, "hotspot": 0.1,
+                                   "soil_brightness": 1.0, "soil_dryness": 0.5, "chl": 40.0, "lai": 2.0}
+#: Bounds of free parameters (canonical units).
+INVERSION_BOUNDS: dict[str, tuple[float, float]] = {
+    "lai": (0.0, 8.0), "chl": (1.0, 100.0), "car": (0.5, 25.0), "ewt": (0.001, 0.05), "lma": (0.001, 0.03),
+    "n_struct": (1.0, 3.0), "lidf_a": (20.0, 85.0), "hotspot": (0.01, 0.6), "soil_brightness": (0.3, 2.0),
+    "soil_dryness": (0.0, 1.0), "ant": (0.0, 10.0), "brown": (0.0, 1.0),
+}
+GEOMETRY_NAMES = ("sza", "vza", "raa")
+
+
+def fcover(lai: Float[Array, "*batch"], lidf_a: Float[Array, "*batch"], lidf_b=0.0, lidf_type: str = "campbell"
+           ) -> Float[Array, "*batch"]:
+    r"""Fraction of ground covered by green leaves seen from nadir, :math:`1 - e^{-G(0)\,L}` (dimensionless).
+
+    Example:
+        >>> round(float(fcover(jnp.asarray(3.0), jnp.asarray(57.0))), 3)
+        0.777
+    """
+    lai = jnp.asarray(lai)
+    dist = _lidf(lidf_type, jnp.asarray(lidf_a, lai.dtype), jnp.asarray(lidf_b, lai.dtype), dtype=lai.dtype)
+    zero = jnp.zeros(dist.shape[:-1], lai.dtype)
+    ko = canopy_geometry(dist, zero, zero, zero).ko
+    return 1.0 - jnp.exp(-ko * lai)
+
+
+class CanopyInversionResult(eqx.Module):
+    """Per-pixel results: ``params`` ``{name: (pix,)}`` (free and fixed parameters, canonical units) with
+    ``fcover``; ``status`` (``Status`` codes), ``iters``, ``rmse`` (band RMSE, reflectance) and ``fitted``
+    ``(pix, band)``."""
+
+    params: dict[str, Float[Array, "pix"]]
+    status: Array
+    iters: Array
+    rmse: Float[Array, "pix"]
+    fitted: Float[Array, "pix band"]
+
+
+def _forward_bands(model: Prosail, srf: SpectralResponse, values: Mapping[str, Array]) -> Array:
+    leaf_cls = model.leaf_model.params_type
+    leaf = leaf_cls(**{n: values[n] for n in leaf_cls.names})
+    canopy = CanopyParams(**{n: values[n] for n in CanopyParams.names})
+    soil = DryWetSoilParams(values["soil_brightness"], values["soil_dryness"])
+    return convolve(model(leaf, canopy, soil).rsot, srf)
+
+
+def _lut_start(model, srf, observed, geometry, fixed, free, low, high, lut_size, key):
+    """Unconstrained start per pixel: the best of ``lut_size`` parameter sets (same for all pixels, simulated
+    with each pixel's geometry)."""
+    pix, p = observed.shape[0], len(free)
+    dt = observed.dtype
+    u = jax.random.uniform(key, (lut_size, p), dtype=dt, minval=0.05, maxval=0.95)
+    theta = low[None, :] + (high - low)[None, :] * u  # (lut, p)
+
+    def one_pixel(obs, g):
+        vals = {**{k: jnp.full((lut_size,), v, dt) for k, v in fixed.items()},
+                **{n: theta[:, i] for i, n in enumerate(free)},
+                **{k: jnp.full((lut_size,), g[j], dt) for j, k in enumerate(GEOMETRY_NAMES)}}
+        cost = jnp.sum((_forward_bands(model, srf, vals) - obs[None]) ** 2, axis=-1)
+        return theta[jnp.argmin(cost)]
+
+    g = jnp.stack([geometry[k] for k in GEOMETRY_NAMES], axis=-1)
+    best = jax.lax.map(lambda a: one_pixel(*a), (observed, g))
+    del pix
+    return to_unconstrained(best, low, high)
+
+
+def invert_canopy(observed: Float[Array, "pix band"], geometry: Mapping[str, Float[Array, "pix"]],
+                  srf: SpectralResponse, model: Prosail | None = None, *, free: Sequence[str] = DEFAULT_FREE,
+                  fixed: Mapping[str, float] | None = None, sigma: float | Float[Array, "band"] = 0.01,
+                  lut_size: int = 64, max_steps: int = 60, key: PRNGKeyArray | None = None
+                  ) -> CanopyInversionResult:
+    r"""Invert PROSAIL for every pixel from its band reflectances (bidirectional reflectance factor).
+
+    **Arguments:**
+    - ``observed``: band reflectances ``(pix, band)`` on the bands of ``srf``.
+    - ``geometry``: ``{"sza", "vza", "raa"}`` → ``(pix,)`` (degrees).
+    - ``srf``: :class:`SpectralResponse` on ``model``'s wavelength grid (e.g. ``load_srf("sentinel-2a", wl)``).
+    - ``model``: :class:`Prosail` (default PROSPECT-D + dry/wet soil on the SRF's grid; a 5-nm grid, e.g.
+      ``load_srf("sentinel-2a", range(400, 2401, 5))``, costs a fifth of the 1-nm grid).
+    - ``free``: names of free parameters (bounds :data:`INVERSION_BOUNDS`); ``fixed``: values overriding
+      :data:`DEFAULT_FIXED` for the others.
+    - ``sigma``: band noise standard deviation (reflectance units) scaling the residuals.
+    - ``lut_size``: look-up-table entries for the per-pixel start (0: start at the middle of the bounds);
+      ``max_steps``: LM iterations; ``key``: PRNG key of the LUT (default ``key(0)``).
+
+    **Returns:** :class:`CanopyInversionResult` (``params`` include ``fcover``).
+
+    Raises:
+        ValueError: for an unknown free parameter or mismatched shapes.
+    """
+    if model is None:
+        model = Prosail("prospect-d", wavelengths=srf.wavelengths)
+    observed = jnp.asarray(observed, model.wavelengths.dtype)
+    dt = observed.dtype
+    if observed.ndim != 2 or observed.shape[1] != srf.n_bands:
+        raise ValueError(f"observed must be (pix, {srf.n_bands}), got {observed.shape}")
+    unknown = [n for n in free if n not in INVERSION_BOUNDS]
+    if unknown:
+        raise ValueError(f"cannot invert {unknown[0]!r}; choose among {', '.join(INVERSION_BOUNDS)}")
+    pix = observed.shape[0]
+    geometry = {k: jnp.broadcast_to(jnp.asarray(geometry[k], dt), (pix,)) for k in GEOMETRY_NAMES}
+    fixed_all = {**DEFAULT_FIXED, **(fixed or {})}
+    fixed_all = {k: v for k, v in fixed_all.items() if k not in free}
+    low = jnp.asarray([INVERSION_BOUNDS[n][0] for n in free], dt)
+    high = jnp.asarray([INVERSION_BOUNDS[n][1] for n in free], dt)
+    scale = jnp.broadcast_to(jnp.asarray(sigma, dt), (srf.n_bands,))
+    key = jax.random.key(0) if key is None else key
+
+    def values(theta):
+        v = {k: jnp.full((pix,), val, dt) for k, val in fixed_all.items()}
+        v.update({n: theta[:, i] for i, n in enumerate(free)})
+        v.update(geometry)
+        return v
+
+    def residuals(z):
+        return (_forward_bands(model, srf, values(to_bounded(z, low, high))) - observed) / scale[None, :]
+
+    @eqx.filter_jit
+    def solve(observed, geometry_arr):
+        if lut_size > 0:
+            z0 = _lut_start(model, srf, observed, geometry, fixed_all, tuple(free), low, high, lut_size, key)
+        else:
+            z0 = jnp.zeros((pix, len(free)), dt)
+        state = levenberg_marquardt(residuals, z0, max_steps=max_steps)
+        theta = to_bounded(state.z, low, high)
+        v = values(theta)
+        fitted = _forward_bands(model, srf, v)
+        v["fcover"] = fcover(v["lai"], v["lidf_a"], v["lidf_b"])
+        rmse = jnp.sqrt(jnp.mean((fitted - observed) ** 2, axis=-1))
+        status = jnp.where(jnp.isfinite(rmse), state.status, Status.NONFINITE)
+        return CanopyInversionResult({k: v[k] for k in v if k not in GEOMETRY_NAMES}, status, state.iters, rmse,
+                                     fitted)
+
+    return solve(observed, geometry)
+
+
+# --- hybrid ------------------------------------------------------------------------------------------------------
+
+#: Targets of the hybrid network by default.
+HYBRID_TRAITS: tuple[str, ...] = ("lai", "chl", "ewt", "fcover")
+
+
+def hybrid_features(bands: Float[Array, "pix band"], geometry: Mapping[str, Array]) -> np.ndarray:
+    """Network inputs: the band reflectances then cos(sza), cos(vza), cos(raa) (float64, ``(pix, band + 3)``)."""
+    g = [np.cos(np.deg2rad(np.asarray(geometry[k], np.float64))) for k in GEOMETRY_NAMES]
+    return np.concatenate([np.asarray(bands, np.float64), np.stack(g, axis=-1)], axis=-1)
+
+
+def simulate_band_training_set(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArray, *,
+                               prior=None, noise: AbstractNoise | None = None,
+                               traits: Sequence[str] = HYBRID_TRAITS, chunk_size: int = 2048):
+    """``(X (n, band + 3), Y (n, len(traits)), params)`` from PROSAIL simulations of ``prior`` (default
+    :func:`~leafjax.canopy.default_prosail_prior`), convolved to ``srf`` bands with ``noise``."""
+    from ._simulate import default_prosail_prior, iter_prosail, sample_prosail_table
+
+    k_prior, k_noise = jax.random.split(key)
+    prior = default_prosail_prior(model.leaf_model.name) if prior is None else prior
+    cols = sample_prosail_table(prior, n, k_prior, model)
+    bands = np.concatenate([res["rsot"] for _, res in iter_prosail(model, cols, srf=srf, noise=noise, key=k_noise,
+                                                                   chunk_size=chunk_size)])
+    cols["fcover"] = np.asarray(fcover(jnp.asarray(cols["lai"]), jnp.asarray(cols["lidf_a"])))
+    y = np.stack([cols[t] for t in traits], axis=-1)
+    return hybrid_features(bands, cols), y, cols
+
+
+def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArray, *, network: str = "resnet",
+                 prior=None, noise: AbstractNoise | None = None, traits: Sequence[str] = HYBRID_TRAITS,
+                 epochs: int = 50, batch_size: int = 256, learning_rate: float = 3e-3, **size_kwargs):
+    """Train a :func:`leafjax.networks.make_regressor` network on ``n`` band-level PROSAIL simulations.
+
+    **Returns:** ``(regressor, FitHistory)``; predict with :func:`predict_hybrid`.
+    """
+    from flax import nnx
+
+    from ..networks import make_regressor
+    from ..transfer import default_optimiser, fit
+
+    k_sim, k_net = jax.random.split(key)
+    x, y, _ = simulate_band_training_set(model, srf, n, k_sim, prior=prior, noise=noise, traits=traits)
+    seed = int(jax.random.randint(k_net, (), 0, 2**31 - 1))
+    reg = make_regressor(network, x, y, rngs=nnx.Rngs(seed), trait_names=list(traits), **size_kwargs)
+    return fit(reg, (x, y), optimiser=default_optimiser(learning_rate), epochs=epochs, batch_size=batch_size,
+               seed=seed)
+
+
+def predict_hybrid(regressor, bands: Float[Array, "pix band"], geometry: Mapping[str, Array]
+                   ) -> dict[str, np.ndarray]:
+    """Trait predictions ``{trait: (pix,)}`` of a :func:`train_hybrid` regressor."""
+    from ..transfer import predict
+
+    out = predict(regressor, hybrid_features(bands, geometry))
+    names = regressor.config.get("trait_names") or [f"y{i}" for i in range(out.shape[1])]
+    return {n: out[:, i] for i, n in enumerate(names)}

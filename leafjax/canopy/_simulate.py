@@ -1,0 +1,201 @@
+"""PROSAIL training/forward tables: the default canopy prior, parameter validation and streaming to parquet.
+
+Columns written by :func:`write_prosail_parquet` (one row per simulation):
+
+- the parameters (leaf-model names, then ``lai, lidf_type, lidf_a, lidf_b, hotspot, sza, vza, raa,
+  soil_brightness, soil_dryness``), preceded by any ``extra`` columns (identifiers) carried through;
+- ``R_<nm>`` — the top-of-canopy bidirectional reflectance factor ``rsot`` on the model grid, or ``R_<band>``
+  (e.g. ``R_B4``) when a sensor response is given;
+- with ``factors="all"`` also ``rsot_<x>``, ``rddt_<x>``, ``rsdt_<x>``, ``rdot_<x>`` for the four reflectance
+  factors of :data:`~leafjax.canopy.REFLECTANCE_FACTORS` (``<x>`` = nm or band name).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import jax
+import numpy as np
+from jaxtyping import PRNGKeyArray
+
+from .._constants import TRAITS
+from ..io import ParquetStreamWriter, format_wavelength
+from ..simulation import Fixed, Prior, Uniform, default_prior
+from ._prosail import REFLECTANCE_FACTORS, Prosail, simulate_prosail
+from ._sensors import AbstractNoise, SpectralResponse, convolve
+
+#: Canonical canopy + soil parameter names of PROSAIL tables (``lidf_type`` is a string column).
+CANOPY_NAMES: tuple[str, ...] = ("lai", "lidf_type", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa",
+                                 "soil_brightness", "soil_dryness")
+#: Closed validity ranges of the numeric canopy/soil parameters (units: lai m²/m²; angles degrees; hotspot,
+#: soil brightness dimensionless; soil dryness fraction).  Zenith angles stop short of 90° (grazing).
+CANOPY_BOUNDS: dict[str, tuple[float, float]] = {
+    "lai": (0.0, 15.0), "lidf_a": (-1.0, 90.0), "lidf_b": (-1.0, 1.0), "hotspot": (0.0, 1.0),
+    "sza": (0.0, 89.0), "vza": (0.0, 89.0), "raa": (-360.0, 360.0), "soil_brightness": (0.0, 3.0),
+    "soil_dryness": (0.0, 1.0),
+}
+#: Optional canopy columns and their defaults (those of :class:`~leafjax.canopy.CanopyParams`).
+CANOPY_DEFAULTS: dict[str, float] = {"lidf_b": 0.0, "hotspot": 0.01, "sza": 30.0, "vza": 0.0, "raa": 0.0}
+
+#: Default canopy/soil marginals of :func:`default_prosail_prior` (Campbell LIDF, mean leaf angle ``lidf_a``).
+#: Ranges follow the usual PROSAIL look-up tables for crops (e.g. Weiss & Baret 2016, S2 ToolBox ATBD, widened
+#: to uniform): lai 0–7 m²/m², mean leaf angle 30–80°, hotspot 0.01–0.5, sun zenith 0–60°, view zenith 0–15°
+#: (Sentinel-2 swath), relative azimuth 0–180°, soil brightness 0.5–1.5, soil dryness 0–1.
+_CANOPY_PRIOR = {
+    "lai": Uniform(0.0, 7.0),
+    "lidf_a": Uniform(30.0, 80.0),
+    "lidf_b": Fixed(0.0),
+    "hotspot": Uniform(0.01, 0.5),
+    "sza": Uniform(0.0, 60.0),
+    "vza": Uniform(0.0, 15.0),
+    "raa": Uniform(0.0, 180.0),
+    "soil_brightness": Uniform(0.5, 1.5),
+    "soil_dryness": Uniform(0.0, 1.0),
+}
+
+
+def default_prosail_prior(leaf_model: str = "prospect-d") -> Prior:
+    """The documented default PROSAIL prior: :func:`leafjax.simulation.default_prior` of the leaf model plus
+    independent uniform canopy/soil marginals (Campbell LIDF, ``lidf_type = "campbell"``):
+
+    ========================  ================  ===================================
+    name                      range             unit
+    ========================  ================  ===================================
+    ``lai``                   0 – 7             m²/m²
+    ``lidf_a``                30 – 80           degrees (Campbell mean leaf angle)
+    ``lidf_b``                0 (fixed)         –
+    ``hotspot``               0.01 – 0.5        – (leaf size / canopy height)
+    ``sza``                   0 – 60            degrees
+    ``vza``                   0 – 15            degrees
+    ``raa``                   0 – 180           degrees
+    ``soil_brightness``       0.5 – 1.5         –
+    ``soil_dryness``          0 – 1             fraction of the dry soil spectrum
+    ========================  ================  ===================================
+
+    Example:
+        >>> sorted(default_prosail_prior().names)[:3]
+        ['ant', 'brown', 'car']
+    """
+    return Prior({**default_prior(leaf_model).marginals, **_CANOPY_PRIOR})
+
+
+def validate_prosail_table(model: Prosail, columns: Mapping[str, np.ndarray], source: str = "table") -> None:
+    """Check a PROSAIL parameter table: required columns present, numeric, finite and inside the bounds
+    (leaf traits: :data:`~leafjax._constants.TRAITS`; canopy: :data:`CANOPY_BOUNDS`).
+
+    Raises ``ValueError`` naming the column and the first offending rows.
+    """
+    leaf_names = model.leaf_model.params_type.names
+    required = [n for n in leaf_names if n not in ("ant", "brown")] + ["lai", "lidf_a", "soil_brightness",
+                                                                       "soil_dryness"]
+    missing = [n for n in required if n not in columns]
+    if missing:
+        raise ValueError(f"{source}: missing parameter column(s) {', '.join(missing)}")
+    if "lidf_type" in columns:
+        bad = sorted(set(np.asarray(columns["lidf_type"], dtype=str).tolist()) - {"campbell", "verhoef"})
+        if bad:
+            raise ValueError(f"{source}: unknown lidf_type {bad[0]!r} (campbell or verhoef)")
+    for name in (*leaf_names, *CANOPY_BOUNDS):
+        if name not in columns:
+            continue
+        v = np.asarray(columns[name])
+        if not np.issubdtype(v.dtype, np.number):
+            raise ValueError(f"{source}: column {name!r} is not numeric")
+        bad = np.flatnonzero(~np.isfinite(v))
+        if bad.size:
+            raise ValueError(f"{source}: column {name!r} has NaN/Inf in row(s) {bad[:5].tolist()}")
+        lo, hi = (TRAITS[name].low, TRAITS[name].high) if name in TRAITS else CANOPY_BOUNDS[name]
+        out = np.flatnonzero((v < lo) | (v > hi))
+        if out.size:
+            raise ValueError(f"{source}: column {name!r} outside [{lo}, {hi}] in row(s) {out[:5].tolist()} "
+                             f"(e.g. {v[out[0]]!r})")
+
+
+def _complete(model: Prosail, columns: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """All parameter columns in canonical order, optional ones filled with their defaults."""
+    out: dict[str, np.ndarray] = {}
+    for name in model.leaf_model.params_type.names:
+        out[name] = np.asarray(columns[name], np.float64) if name in columns else np.zeros(n)
+    out["lai"] = np.asarray(columns["lai"], np.float64)
+    out["lidf_type"] = np.asarray(columns.get("lidf_type", np.full(n, "campbell")), dtype=str)
+    for name in ("lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa", "soil_brightness", "soil_dryness"):
+        out[name] = (np.asarray(columns[name], np.float64) if name in columns
+                     else np.full(n, CANOPY_DEFAULTS[name]))
+    return out
+
+
+def prosail_column_labels(model: Prosail, srf: SpectralResponse | None = None) -> list[str]:
+    """Spectral labels: wavelengths formatted as in ``R_<nm>`` columns, or the sensor's band names."""
+    if srf is None:
+        return [format_wavelength(w) for w in np.asarray(model.wavelengths)]
+    return list(srf.band_names)
+
+
+def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: SpectralResponse | None = None,
+                 factors: str = "bidirectional", noise: AbstractNoise | None = None,
+                 key: PRNGKeyArray | None = None, chunk_size: int = 2048):
+    """Run PROSAIL over a parameter table in chunks; yields ``(rows, {factor: (rows, wl|band) array})``.
+
+    ``factors`` is ``"bidirectional"`` (``rsot`` only) or ``"all"`` (:data:`REFLECTANCE_FACTORS`).  ``noise``
+    (e.g. :class:`~leafjax.canopy.GaussianNoise`) is drawn per chunk from ``fold_in(key, chunk)`` after band
+    convolution, independently for each factor.
+    """
+    if factors not in ("bidirectional", "all"):
+        raise ValueError(f"factors must be 'bidirectional' or 'all', got {factors!r}")
+    names = ("rsot",) if factors == "bidirectional" else REFLECTANCE_FACTORS
+    n = len(next(iter(columns.values())))
+    key = jax.random.key(0) if key is None else key
+    for i, start in enumerate(range(0, n, chunk_size)):
+        rows = slice(start, min(start + chunk_size, n))
+        block = {k: np.asarray(v)[rows] for k, v in columns.items()}
+        out = simulate_prosail(block, model)
+        keys = jax.random.split(jax.random.fold_in(key, i), len(names))
+        result = {}
+        for k, name in zip(keys, names):
+            x = getattr(out, name)
+            x = convolve(x, srf) if srf is not None else x
+            result[name] = np.asarray(noise(k, x) if noise is not None else x)
+        yield rows, result
+
+
+def write_prosail_parquet(path, model: Prosail, columns: Mapping[str, np.ndarray], *,
+                          srf: SpectralResponse | None = None, factors: str = "bidirectional",
+                          extra: Mapping[str, np.ndarray] | None = None, noise: AbstractNoise | None = None,
+                          key: PRNGKeyArray | None = None, chunk_size: int = 2048) -> int:
+    """Run PROSAIL for every row of ``columns`` and stream parameters and reflectance factors to parquet.
+
+    **Arguments:** ``model`` (:class:`Prosail`), ``columns`` (``{name: (n,) array}``, canonical names; optional
+    canopy columns default as in :class:`~leafjax.canopy.CanopyParams`, ``ant``/``brown`` default to 0),
+    ``srf`` (band convolution; columns ``R_<band>``), ``factors``, ``extra`` (identifier columns written first),
+    ``noise``/``key`` (see :func:`iter_prosail`).  Column layout: see the module docstring.
+
+    **Returns:** the number of rows written; the file appears only when complete.
+    """
+    n = len(next(iter(columns.values())))
+    params = _complete(model, columns, n)
+    labels = prosail_column_labels(model, srf)
+    with ParquetStreamWriter(path) as writer:
+        for rows, result in iter_prosail(model, params, srf=srf, factors=factors, noise=noise, key=key,
+                                         chunk_size=chunk_size):
+            block: dict[str, np.ndarray] = {}
+            if extra:
+                block.update({k: np.asarray(v)[rows] for k, v in extra.items()})
+            block.update({k: v[rows] for k, v in params.items()})
+            block.update(zip([f"R_{b}" for b in labels], result["rsot"].T))
+            if factors == "all":
+                for name in REFLECTANCE_FACTORS:
+                    block.update(zip([f"{name}_{b}" for b in labels], result[name].T))
+            writer.write(block)
+        return writer.rows
+
+
+def sample_prosail_table(prior: Prior, n: int, key: PRNGKeyArray, model: Prosail) -> dict[str, np.ndarray]:
+    """Draw ``n`` parameter rows from ``prior`` (names must be leaf-model or canopy names; missing optional ones
+    take their defaults) and complete them to a full, validated table (``lidf_type = "campbell"``)."""
+    allowed = set(model.leaf_model.params_type.names) | set(CANOPY_NAMES)
+    unknown = [k for k in prior.names if k not in allowed]
+    if unknown:
+        raise ValueError(f"prior parameter {unknown[0]!r} is not a PROSAIL parameter ({', '.join(sorted(allowed))})")
+    cols = {k: np.asarray(v, np.float64) for k, v in prior.sample(key, n, dtype=model.wavelengths.dtype).items()}
+    validate_prosail_table(model, cols, source="prior")
+    return _complete(model, cols, n)
