@@ -120,3 +120,40 @@ def test_bad_archives_give_clear_errors(archive, tmp_path, capsys):
                  str(tmp_path / "o.parquet"), "--no-progress", "--percent", "--chunk-size", "64",
                  "--free", "n_struct,chl,car,ant,ewt,lma"]) == 0
     assert (pd.read_parquet(tmp_path / "o.parquet")["status"] == "converged").mean() > 0.9
+
+
+def test_dask_local_cluster_gives_the_same_output(archive, tmp_path):
+    distributed = pytest.importorskip("distributed")  # the 'dask' extra; installed by the test extra
+    _, path, _ = archive
+    local = tmp_path / "local.parquet"
+    invert_archive(path, local, SETTINGS, progress=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            distributed.Client(lc) as client:
+        summary = invert_archive(path, tmp_path / "dask.parquet", SETTINGS, progress=False, client=client,
+                                 max_in_flight=2)
+    assert summary["chunks_computed"] == 3
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"), pd.read_parquet(local))
+
+
+def test_sharding_over_two_host_devices_matches_one(tmp_path):
+    """Runs in a subprocess with two forced CPU devices (the flag must be set before JAX starts)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, numpy as np, leafjax as lj\n"
+        "from leafjax.simulation import Prior, Uniform, Fixed, simulate\n"
+        "assert len(jax.devices()) == 2\n"
+        "m = lj.ProspectD(wavelengths=np.arange(400, 2401, 40))\n"
+        "pr = Prior({'n_struct': Uniform(1.0, 2.5), 'chl': Uniform(5, 100), 'car': Uniform(2, 20),"
+        " 'ant': Fixed(0.0), 'brown': Fixed(0.0), 'ewt': Uniform(0.002, 0.03), 'lma': Uniform(0.002, 0.02)})\n"
+        "p, r, t = simulate(m, pr, 11, jax.random.key(0))\n"
+        "prob = lj.make_problem(m, free=['n_struct', 'chl', 'car', 'ewt', 'lma'], lut_size=200)\n"
+        "a = lj.invert(prob, r, t, devices=None); b = lj.invert(prob, r, t)\n"
+        "print(float(np.abs(np.asarray(a.estimates['chl']) - np.asarray(b.estimates['chl'])).max()))\n"
+    )
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert float(res.stdout.strip().splitlines()[-1]) < 1e-4

@@ -48,13 +48,19 @@ def run_invert(args) -> int:
         use_r=not args.transmittance_only, use_t=not args.reflectance_only, percent=args.percent,
         dtype=args.dtype, n_starts=positive_int(args.n_starts), max_steps=positive_int(args.max_steps),
         free=tuple(x.strip() for x in args.free.split(",")) if args.free else None, kind=args.kind)
-    runner = None
+    client = None
     if args.dask:
-        from ..inversion._dask import dask_chunk_runner
-
-        runner = dask_chunk_runner(args.dask)
-    summary = invert_archive(args.input, args.out, settings, wavelengths_file=args.wavelengths_file,
-                             resume=not args.overwrite, progress=not args.no_progress, chunk_runner=runner)
+        try:
+            from distributed import Client
+        except ImportError:
+            raise CLIError("--dask needs the dask extra: pip install 'leafjax[dask]'") from None
+        client = Client(args.dask)
+    try:
+        summary = invert_archive(args.input, args.out, settings, wavelengths_file=args.wavelengths_file,
+                                 resume=not args.overwrite, progress=not args.no_progress, client=client)
+    finally:
+        if client is not None:
+            client.close()
     print(f"wrote {summary['rows']} rows to {args.out} ({summary['chunks_computed']} chunks computed, "
           f"{summary['chunks_reused']} reused, {summary['seconds']:.1f} s); status: {json.dumps(summary['status'])}")
     return 0

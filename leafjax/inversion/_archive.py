@@ -216,7 +216,8 @@ def _write_part(path: Path, df: pd.DataFrame) -> None:
 
 
 def invert_archive(input_path, output_path, settings: ArchiveSettings, *, wavelengths_file: str | None = None,
-                   resume: bool = True, progress: bool = True, chunk_runner=None) -> dict:
+                   resume: bool = True, progress: bool = True, chunk_runner=None, client=None,
+                   max_in_flight: int | None = None) -> dict:
     """Invert every spectrum of an archive; see the module docstring for formats, flags and resumption.
 
     **Arguments:**
@@ -225,7 +226,10 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, wavele
     - ``resume``: reuse finished chunks of an interrupted run with identical settings (default); ``False``
       discards them.
     - ``chunk_runner``: optional callable ``(settings, wavelengths, chunk) -> DataFrame`` used instead of the
-      in-process solver (e.g. to distribute chunks; see :func:`leafjax.inversion.invert_archive_dask`).
+      in-process solver.
+    - ``client``: optional ``dask.distributed.Client``: chunks are solved on its workers (which need leafjax
+      installed), at most ``max_in_flight`` at a time (default: 2 per worker) so that memory stays bounded;
+      each finished chunk is written as it arrives, so resumption works as for a local run.
 
     **Returns:** a summary dict (rows, chunks computed and reused, seconds, spectra/s, status counts).
     """
@@ -264,15 +268,20 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, wavele
 
         bar = tqdm(total=info.n_rows, unit="spectra", desc="invert", smoothing=0.1)
         bar.update(sum(min(settings.chunk_size, info.n_rows - i * settings.chunk_size) for i in done))
+    def finish(i: int, df: pd.DataFrame) -> None:
+        nonlocal computed
+        _write_part(parts / f"chunk-{i:08d}.parquet", df)
+        computed += 1
+        if bar is not None:
+            bar.update(len(df))
+
+    todo = ((i, c) for i, c in iter_chunks(info, settings.chunk_size) if i not in done)
     try:
-        for i, chunk in iter_chunks(info, settings.chunk_size):
-            if i in done:
-                continue
-            df = runner(settings, info.wavelengths, chunk)
-            _write_part(parts / f"chunk-{i:08d}.parquet", df)
-            computed += 1
-            if bar is not None:
-                bar.update(len(df))
+        if client is None:
+            for i, chunk in todo:
+                finish(i, runner(settings, info.wavelengths, chunk))
+        else:
+            _run_on_dask(client, runner, settings, info.wavelengths, todo, finish, max_in_flight)
     except BaseException:
         # finished chunks stay for a resumed run; a run that finished none leaves nothing behind
         if not any(parts.glob("chunk-*.parquet")):
@@ -289,6 +298,28 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, wavele
             "chunks_reused": n_chunks - computed, "seconds": elapsed,
             "spectra_per_second": rows_computed / elapsed if elapsed > 0 and computed else float("nan"),
             "status": status_counts}
+
+
+def _run_on_dask(client, runner, settings, wavelengths, todo, finish, max_in_flight) -> None:
+    from distributed import as_completed
+
+    if max_in_flight is None:
+        max_in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+    pending: dict = {}
+    stream = as_completed()
+    try:
+        for i, chunk in todo:
+            fut = client.submit(runner, settings, wavelengths, chunk, pure=False)
+            pending[fut] = i
+            stream.add(fut)
+            while len(pending) >= max_in_flight:
+                done_fut = next(stream)
+                finish(pending.pop(done_fut), done_fut.result())
+        for done_fut in stream:
+            finish(pending.pop(done_fut), done_fut.result())
+    finally:
+        for fut in pending:
+            fut.cancel()
 
 
 def _sanity_check_percent(info: ArchiveInfo, settings: ArchiveSettings) -> None:

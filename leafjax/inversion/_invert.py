@@ -176,7 +176,8 @@ def _solve_block(problem: InversionProblem, obs: Array, weight: Array, fixed: di
 def invert(problem: InversionProblem, reflectance: Float[Array, "*b wl"] | None = None,
            transmittance: Float[Array, "*b wl"] | None = None, *, mask: Array | None = None,
            fixed: Mapping[str, Array] | None = None, noise_std: float | None = None, n_starts: int = 1,
-           max_steps: int = 60, rtol: float = 1e-5, block_size: int | None | str = "auto") -> InversionResult:
+           max_steps: int = 60, rtol: float = 1e-5, block_size: int | None | str = "auto",
+           devices="all") -> InversionResult:
     """Estimate the free parameters of ``problem`` for every spectrum.
 
     **Arguments:**
@@ -189,6 +190,9 @@ def invert(problem: InversionProblem, reflectance: Float[Array, "*b wl"] | None 
     - ``n_starts``: number of starting points (best look-up-table matches); the lowest final cost wins.
     - ``max_steps``, ``rtol``: LM iteration limit and relative cost-decrease tolerance (1e-5 leaves estimates
       unchanged to < 1e-5 relative on simulated spectra while tighter values only chase float32 rounding).
+    - ``devices``: ``"all"`` (default) splits the batch evenly over every local accelerator (``shard_map`` over
+      a 1-D mesh; each device solves its share independently); a list of devices uses those; ``None`` or a
+      single device runs on the default device.
     - ``block_size``: spectra per block (``"auto"``: 16 on CPU, all at once on GPU). A block iterates until
       its slowest spectrum is done, so small blocks waste less work on CPU.
 
@@ -225,8 +229,13 @@ def invert(problem: InversionProblem, reflectance: Float[Array, "*b wl"] | None 
     fx = {**{k: jnp.full((size,), v, dtype) for k, v in problem.default_fixed.items() if k not in fx}, **fx}
     if block_size == "auto":
         block_size = CPU_BLOCK_SIZE if jax.default_backend() == "cpu" else None
-    out = _invert_flat(problem, obs, weight, fx, n_starts, max_steps, rtol,
-                       None if block_size is None else int(block_size))
+    devices = jax.devices() if devices == "all" else list(devices or [])
+    if len(devices) > 1:
+        out = _invert_sharded(problem, obs, weight, fx, n_starts, max_steps, rtol,
+                              None if block_size is None else int(block_size), devices)
+    else:
+        out = _invert_flat(problem, obs, weight, fx, n_starts, max_steps, rtol,
+                           None if block_size is None else int(block_size))
     return _finalise(problem, out, obs, weight, fx, batch, noise_std is not None)
 
 
@@ -245,6 +254,28 @@ def _invert_flat(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_s
 
     out = jax.lax.map(solve, jax.tree.map(blocks, (obs, weight, fixed)))
     return jax.tree.map(lambda x: x.reshape((nb * block_size,) + x.shape[2:])[:n], out)
+
+
+def _invert_sharded(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_size, devices):
+    """Split the flat batch over ``devices`` (padding with copies of row 0) and solve each share locally."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    nd = len(devices)
+    n = obs.shape[0]
+    pad = (-n) % nd
+    padded = jax.tree.map(lambda x: jnp.concatenate([x, jnp.broadcast_to(x[:1], (pad,) + x.shape[1:])], 0)
+                          if pad else x, (obs, weight, fixed))
+    mesh = Mesh(np.asarray(devices), ("batch",))
+    spec = PartitionSpec("batch")
+    padded = jax.device_put(padded, NamedSharding(mesh, spec))
+
+    def local(args):
+        o, w, f = args
+        return _invert_flat(problem, o, w, f, n_starts, max_steps, rtol, block_size)
+
+    fn = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False))
+    out = fn(padded)
+    return jax.tree.map(lambda x: x[:n], out)
 
 
 def _finalise(problem, out, obs, weight, fixed, batch, known_noise: bool) -> InversionResult:
