@@ -50,3 +50,19 @@ from ._soil import (
     load_dry_wet_soils as load_dry_wet_soils,
     load_reference_soils as load_reference_soils,
 )
+from ._inversion import (
+    CanopyInversionResult as CanopyInversionResult,
+    fcover as fcover,
+    invert_canopy as invert_canopy,
+    predict_hybrid as predict_hybrid,
+    simulate_band_training_set as simulate_band_training_set,
+    train_hybrid as train_hybrid,
+)
+from ._retrieval import (
+    SpectraRetrieval as SpectraRetrieval,
+    free_to_spectra as free_to_spectra,
+    retrieve_free_spectra as retrieve_free_spectra,
+    retrieve_prospect_soil as retrieve_prospect_soil,
+    second_difference_penalty as second_difference_penalty,
+    spectra_to_free as spectra_to_free,
+)
