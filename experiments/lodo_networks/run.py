@@ -29,10 +29,11 @@ REPO = Path(__file__).resolve().parents[2]
 #: The two grids: ``cpu`` finishes in well under 20 min on 2 CPU cores; ``full`` is the issue's grid (GPU).
 GRIDS = {
     "cpu": dict(networks="glm,resnet", strategies="sst,sot,stft,cstt,hybrid", finetune="full,head,lora",
-                ks="20", seeds=2, n_simulated=2000, epochs=40, patience=8, step_nm=10.0),
+                ks="20", seeds=1, n_simulated=2000, epochs=30, patience=6, step_nm=10.0,
+                batch_size=128),
     "full": dict(networks="glm,resnet,tabnet,transformer,cnn", strategies="sst,sot,stft,cstt,hybrid,hybrid_ft",
                  finetune="full,head,gradual,adapters,lora", ks="5,10,20,50", seeds=5, n_simulated=20000,
-                 epochs=200, patience=20, step_nm=5.0),
+                 epochs=200, patience=20, step_nm=5.0, batch_size=64),
 }
 
 
@@ -44,7 +45,7 @@ def main(argv=None) -> None:
     ap.add_argument("--traits", default="lma,ewt,nitrogen")
     for name in ("networks", "strategies", "finetune", "ks"):
         ap.add_argument(f"--{name}", default=None, help="comma-separated; default from --grid")
-    for name in ("seeds", "n_simulated", "epochs", "patience"):
+    for name in ("seeds", "n_simulated", "epochs", "patience", "batch_size"):
         ap.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, default=None)
     ap.add_argument("--step-nm", type=float, default=None, help="feature grid step (nm)")
     ap.add_argument("--datasets", default="", help="comma-separated dataset names (default: all files)")
@@ -69,7 +70,7 @@ def main(argv=None) -> None:
         x, y, names = simulate_training_set(jax.random.key(0), cfg["n_simulated"], grid)
         simulated = SimulatedSource(grid, x, y, tuple(names))
     t_sim = time.perf_counter() - t0
-    fit_kwargs = dict(epochs=cfg["epochs"], patience=cfg["patience"], batch_size=64)
+    fit_kwargs = dict(epochs=cfg["epochs"], patience=cfg["patience"], batch_size=cfg["batch_size"])
     # Fine-tuning on k rows: a fifth of them validate (at least 2 rows for k = 10), with more patience.
     ft_kwargs = dict(epochs=2 * cfg["epochs"], patience=2 * cfg["patience"], batch_size=64, val_fraction=0.2)
     methods = network_methods(split(cfg["networks"]), strategies, split(cfg["finetune"]), fit_kwargs=fit_kwargs,
