@@ -102,6 +102,7 @@ def main(argv=None) -> None:
     ap.add_argument("--level", type=float, default=0.9)
     ap.add_argument("--step-nm", type=float, default=10.0, help="feature grid (must match lodo_networks)")
     ap.add_argument("--no-nested", action="store_true", help="skip the (slower) truly nested PLSR selection")
+    ap.add_argument("--nested-components", type=int, default=8, help="max PLSR components in the nested run")
     args = ap.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     t0 = time.perf_counter()
@@ -148,7 +149,8 @@ def main(argv=None) -> None:
                          **selection_summary(res)})
         sel_detail.append(res.assign(trait=t, nested=False))
         if not args.no_nested:
-            plsr = (PLSRTargetOnly(), PLSRSourceOnly(), PLSRCombined(), TraitMean())
+            kw = dict(max_components=args.nested_components, folds=3)  # cheaper PLSR: one evaluation per fold
+            plsr = (PLSRTargetOnly(**kw), PLSRSourceOnly(**kw), PLSRCombined(**kw), TraitMean())
             from leafjax.evaluation import run_evaluation
             outer = performance_table(summarise(run_evaluation(ds, plsr, [t], ks=[args.k], seeds=[0], lodo=False),
                                                 n_boot=0), t, args.k)

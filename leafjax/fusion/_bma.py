@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
@@ -37,6 +38,7 @@ class BMAFuser(AbstractFuser):
     def _sigma(self, log_sigma):
         return self.sigma_floor + jnp.exp(log_sigma)
 
+    @eqx.filter_jit  # one compilation per (n, m): repeated fits on k samples reuse it
     def fit(self, preds, y, variances=None):
         preds, y, _ = check_inputs(preds, y)
         p, z, _, scale = _standardise(preds, y)

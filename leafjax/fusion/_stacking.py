@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
@@ -45,6 +46,7 @@ class StackingFuser(AbstractFuser):
     learning_rate: float = 0.05
     l2: float = 1e-6
 
+    @eqx.filter_jit  # one compilation per (n, m): repeated fits on k samples reuse it
     def fit(self, preds, y, variances=None):
         preds, y, _ = check_inputs(preds, y)
         p, z, _, _ = _standardise(preds, y)

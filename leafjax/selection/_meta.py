@@ -94,7 +94,8 @@ def meta_features(target: SpectralDataset, source: SpectralDataset | None = None
     if source is not None:
         out["source_distance"] = source_distance(target, _without_labels(source))
     if residual_fn is not None:
-        out["model_residual"] = float(np.nanmean(np.asarray(residual_fn(target), float)))
+        res = np.asarray(residual_fn(target), float)
+        out["model_residual"] = float(np.nanmean(res)) if np.isfinite(res).any() else float("nan")
     return out
 
 
