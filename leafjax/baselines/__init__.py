@@ -6,6 +6,7 @@ from ._methods import (
     PLSRTargetOnly as PLSRTargetOnly,
     TraitMean as TraitMean,
 )
+from ._physical import INVERSION_TRAITS as INVERSION_TRAITS, ProspectInversion as ProspectInversion
 from ._plsr import PLSRModel as PLSRModel, fit_plsr as fit_plsr, pls1_coefficients as pls1_coefficients
 
 

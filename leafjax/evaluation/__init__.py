@@ -1,6 +1,13 @@
 """Evaluation protocol: LODO and k-target-sample splits, metrics with bootstrap intervals, the method
 interface with its generic runner, and reports (tables and figures)."""
 
+from ._coverage import (
+    DEFAULT_LEVEL as DEFAULT_LEVEL,
+    coverage_table as coverage_table,
+    gaussian_coverage as gaussian_coverage,
+    gaussian_interval as gaussian_interval,
+    interval_coverage as interval_coverage,
+)
 from ._metrics import (
     METRICS as METRICS,
     bias as bias,

@@ -24,6 +24,11 @@ from ._fit import (
     masked_mse as masked_mse,
     predict as predict,
 )
+from ._methods import (
+    NetworkMethod as NetworkMethod,
+    SimulatedSource as SimulatedSource,
+    network_methods as network_methods,
+)
 from ._lora import LoRAConv as LoRAConv, LoRALinear as LoRALinear, add_lora as add_lora
 from ._simulate import (
     PRIOR_RANGES as PRIOR_RANGES,

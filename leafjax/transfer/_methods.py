@@ -1,0 +1,181 @@
+"""Network × transfer strategy (× fine-tuning method) as an evaluation method.
+
+:class:`NetworkMethod` implements :class:`~leafjax.evaluation.AbstractTraitMethod`, so every network of
+:mod:`leafjax.networks` trained by every strategy of :mod:`leafjax.transfer` is scored by
+:func:`~leafjax.evaluation.run_evaluation` next to the PLSR baselines, on the same splits.
+
+Pre-training (on the source datasets or on simulations) does not depend on the k target samples, so it is
+memoised in an explicit, caller-owned ``cache`` dictionary keyed by everything it depends on (trait, network,
+sizes, seed, fit settings, wavelengths and the source rows).  Methods that share a cache share pre-trained
+models: ``sot`` is the pre-training of ``stft``, and every fine-tuning method starts from the same one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from flax import nnx
+
+from ..evaluation._protocol import AbstractTraitMethod
+from ..networks._registry import make_regressor
+from ._finetune import FINETUNE_METHODS, finetune
+from ._fit import fit, predict
+from ._strategies import STRATEGIES
+
+if TYPE_CHECKING:
+    from ..data._dataset import SpectralDataset
+
+#: What each strategy uses: (uses_train, uses_target_sample, requires_target_sample).
+_USES: dict[str, tuple[bool, bool, bool]] = {
+    "sst": (False, True, True),
+    "sot": (True, False, False),
+    "stft": (True, True, True),
+    "cstt": (True, True, True),
+    "hybrid": (False, False, False),
+    "hybrid_ft": (False, True, True),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulatedSource:
+    """Simulated training spectra for the hybrid strategies: ``wavelengths (wl,)`` in nm, ``x (n, wl)``
+    reflectance, ``y (n, t)`` traits in canonical units, named by ``traits`` (e.g. the output of
+    :func:`~leafjax.transfer.simulate_training_set`)."""
+
+    wavelengths: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    traits: tuple[str, ...]
+
+    def for_trait(self, trait: str, wavelengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, Y (n, 1))`` on ``wavelengths`` (each must be on the simulation grid) for ``trait``."""
+        if trait not in self.traits:
+            raise ValueError(f"the simulations have no {trait!r} (they have {', '.join(self.traits)})")
+        idx = np.searchsorted(self.wavelengths, wavelengths)
+        idx = np.clip(idx, 0, len(self.wavelengths) - 1)
+        if not np.allclose(self.wavelengths[idx], wavelengths):
+            raise ValueError("the requested wavelengths are not all on the simulation grid")
+        return self.x[:, idx], self.y[:, [self.traits.index(trait)]]
+
+
+def _xy(ds: SpectralDataset, trait: str) -> tuple[np.ndarray, np.ndarray]:
+    y = ds.trait(trait)
+    ok = np.isfinite(y)
+    return ds.spectra()[ok], y[ok][:, None]
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha1()
+    for p in parts:
+        h.update(np.ascontiguousarray(p).tobytes() if isinstance(p, np.ndarray) else
+                 json.dumps(p, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(eq=False)
+class NetworkMethod(AbstractTraitMethod):
+    """Network ``network`` trained with transfer strategy ``strategy`` (fine-tuned with ``finetune_method``
+    for ``stft`` / ``hybrid_ft``) for one trait at a time.
+
+    **Arguments:**
+    - ``network``: a :data:`~leafjax.networks.NETWORKS` name; ``network_kwargs``: its sizes.
+    - ``strategy``: ``sst``, ``sot``, ``stft``, ``cstt``, ``hybrid`` or ``hybrid_ft``.
+    - ``finetune_method``: one of :data:`~leafjax.transfer.FINETUNE_METHODS`; ``method_kwargs`` for it.
+    - ``fit_kwargs``: for :func:`~leafjax.transfer.fit` (training from scratch and pre-training);
+      ``finetune_fit_kwargs``: for the fine-tuning phase (default ``fit_kwargs``).
+    - ``simulated``: a :class:`SimulatedSource` (required by the hybrid strategies).
+    - ``seed``: network initialisation, validation split and shuffling.
+    - ``cache``: a caller-owned dict memoising pre-trained models (share it between methods); ``None``: none.
+    - ``name``: table label (default ``<network>_<strategy>[_<finetune_method>]``).
+    """
+
+    network: str = "glm"
+    strategy: str = "sst"
+    finetune_method: str = "full"
+    network_kwargs: dict[str, Any] | None = None
+    method_kwargs: dict[str, Any] | None = None
+    fit_kwargs: dict[str, Any] | None = None
+    finetune_fit_kwargs: dict[str, Any] | None = None
+    simulated: SimulatedSource | None = None
+    seed: int = 0
+    cache: dict | None = dataclasses.field(default=None, repr=False)
+    name: str = ""
+
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; known: {', '.join(STRATEGIES)}")
+        if self.finetune_method not in FINETUNE_METHODS:
+            raise ValueError(f"unknown fine-tuning method {self.finetune_method!r}")
+        if self.strategy.startswith("hybrid") and self.simulated is None:
+            raise ValueError(f"strategy {self.strategy!r} needs `simulated`")
+        self.uses_train, self.uses_target_sample, self.requires_target_sample = _USES[self.strategy]
+        if not self.name:
+            ft = f"_{self.finetune_method}" if self.strategy in ("stft", "hybrid_ft") else ""
+            self.name = f"{self.network}_{self.strategy}{ft}"
+
+    # -- training helpers -------------------------------------------------------------------------------
+    def _from_scratch(self, x: np.ndarray, y: np.ndarray) -> nnx.Module:
+        model = make_regressor(self.network, x, y, rngs=nnx.Rngs(self.seed), **(self.network_kwargs or {}))
+        model, _ = fit(model, (x, y), seed=self.seed, **(self.fit_kwargs or {}))
+        return model
+
+    def _pretrained(self, kind: str, x: np.ndarray, y: np.ndarray, key_parts: tuple) -> nnx.Module:
+        key = None
+        if self.cache is not None:
+            key = _digest(kind, self.network, self.network_kwargs, self.fit_kwargs, self.seed, *key_parts)
+            if key in self.cache:
+                return self.cache[key]
+        model = self._from_scratch(x, y)
+        if key is not None:
+            self.cache[key] = model
+        return model
+
+    def _source_model(self, train: SpectralDataset, trait: str) -> nnx.Module:
+        xs, ys = _xy(train, trait)
+        ids = train.meta["sample_id"].to_numpy().astype(str)
+        return self._pretrained("source", xs, ys, (trait, train.wavelengths, ids.tolist(), ys))
+
+    def _simulated_model(self, train: SpectralDataset, trait: str) -> nnx.Module:
+        xs, ys = self.simulated.for_trait(trait, train.wavelengths)
+        return self._pretrained("simulated", xs, ys, (trait, train.wavelengths, self.simulated.x.shape))
+
+    def _tune(self, model: nnx.Module, target: tuple) -> nnx.Module:
+        model, _ = finetune(model, target, self.finetune_method, seed=self.seed, method_kwargs=self.method_kwargs,
+                            **(self.finetune_fit_kwargs or self.fit_kwargs or {}))
+        return model
+
+    # -- AbstractTraitMethod ----------------------------------------------------------------------------
+    def fit(self, train: SpectralDataset, trait: str, target_sample: SpectralDataset | None = None) -> nnx.Module:
+        if self.requires_target_sample and target_sample is None:
+            raise ValueError(f"{self.name}: strategy {self.strategy!r} needs a target sample")
+        s = self.strategy
+        if s == "sst":
+            return self._from_scratch(*_xy(target_sample, trait))
+        if s == "sot":
+            return self._source_model(train, trait)
+        if s == "stft":
+            return self._tune(self._source_model(train, trait), _xy(target_sample, trait))
+        if s == "cstt":
+            (xs, ys), (xt, yt) = _xy(train, trait), _xy(target_sample, trait)
+            return self._from_scratch(np.concatenate([xs, xt]), np.concatenate([ys, yt]))
+        if s == "hybrid":
+            return self._simulated_model(train, trait)
+        return self._tune(self._simulated_model(train, trait), _xy(target_sample, trait))  # hybrid_ft
+
+    def predict(self, fitted: nnx.Module, test: SpectralDataset) -> np.ndarray:
+        return predict(fitted, test.spectra())[:, 0]
+
+
+def network_methods(networks, strategies, finetune_methods=("full",), **kwargs) -> list[NetworkMethod]:
+    """Every ``network × strategy`` (× ``finetune_method`` for ``stft`` and ``hybrid_ft``) as a
+    :class:`NetworkMethod`; ``kwargs`` (``fit_kwargs``, ``simulated``, ``cache``, …) go to each."""
+    out = []
+    for net in networks:
+        for strat in strategies:
+            fts = finetune_methods if strat in ("stft", "hybrid_ft") else ("full",)
+            out += [NetworkMethod(network=net, strategy=strat, finetune_method=ft, **kwargs) for ft in fts]
+    return out
