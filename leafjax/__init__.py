@@ -53,5 +53,6 @@ from .canopy import (
 from .simulation import Prior as Prior, default_prior as default_prior, simulate as simulate
 from .data import SpectralDataset as SpectralDataset, load_demo as load_demo
 from . import baselines as baselines, canopy as canopy, data as data, evaluation as evaluation
-from . import inversion as inversion, networks as networks, transfer as transfer
+from . import fusion as fusion, inversion as inversion, networks as networks, selection as selection
+from . import transfer as transfer
 from . import io as io, physics as physics, preprocessing as preprocessing, simulation as simulation

@@ -12,7 +12,7 @@ from leafjax.canopy import (REFLECTANCE_FACTORS, CanopyParams, DryWetSoil, DryWe
                             simulate_prosail)
 from leafjax.physics import ProspectD, ProspectDParams
 
-#: Required agreement in float64 (issue 7) and the looser float32 bound (measured max ≈ 1.6e-6).
+#: Required agreement in float64 and the looser float32 bound (measured max ≈ 1.6e-6).
 TOL64 = 1e-6
 TOL32 = 1e-5
 LIDF_CODES = {1: "verhoef", 2: "campbell"}

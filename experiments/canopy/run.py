@@ -1,4 +1,4 @@
-"""Leaf + soil retrieval from canopy reflectance on synthetic scenes (issue 7, item 4).
+"""Leaf + soil retrieval from canopy reflectance on synthetic scenes.
 
 For each noise level (0 and 2 % relative Gaussian noise on the bidirectional reflectance factor) a scene of
 ``--pixels`` pixels with differing lai, leaf angle, hotspot and sun/view geometry (one PROSPECT-D leaf, one
@@ -39,7 +39,7 @@ try:
 except ImportError:  # run as a script
     from scene import synthetic_scene  # type: ignore
 
-#: Targets of issue 7 (RMSE, reflectance units) by noise level.
+#: Accuracy targets (RMSE, reflectance units) by noise level.
 TARGETS = {0.0: 0.015, 0.02: 0.03}
 
 

@@ -1,4 +1,4 @@
-"""The leaf-trait study (issue 6): physical inversion, fusion of per-trait predictions with k target samples,
+"""The leaf-trait study: physical inversion, fusion of per-trait predictions with k target samples,
 calibration of the 90 % intervals, and model selection by nested leave-one-dataset-out.
 
 Reuses the predictions of ``experiments.lodo_networks`` (run that first).  Usage (from the repository root):

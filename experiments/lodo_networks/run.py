@@ -26,7 +26,7 @@ from leafjax.transfer import SimulatedSource, network_methods
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: The two grids: ``cpu`` finishes in well under 20 min on 2 CPU cores; ``full`` is the issue's grid (GPU).
+#: The two grids: ``cpu`` finishes in well under 20 min on 2 CPU cores; ``full`` is the complete grid (GPU).
 GRIDS = {
     "cpu": dict(networks="glm,resnet", strategies="sst,sot,stft,cstt,hybrid", finetune="full,head,lora",
                 ks="20", seeds=1, n_simulated=2000, epochs=30, patience=6, step_nm=10.0,
