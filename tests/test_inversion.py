@@ -91,3 +91,15 @@ def test_bad_problem_definitions():
         invert(problem, np.zeros((2, 7)), np.zeros((2, 7)))
     with pytest.raises(ValueError, match="transmittance"):
         invert(problem, np.zeros((2, model.n_bands)))
+
+
+def test_first_order_adam_solver(setup):
+    _, problem, params, r, t = setup
+    res = invert(problem, r[:16], t[:16], solver="adam", max_steps=300, learning_rate=0.05)
+    assert res.estimates["chl"].shape == (16,)
+    assert np.all(np.asarray(res.iterations) == 300)
+    rel = np.abs(np.asarray(res.estimates["chl"]) - params["chl"][:16]) / params["chl"][:16]
+    assert np.median(rel) < 0.05
+    assert np.all(np.isfinite(np.asarray(res.std["chl"])))
+    with pytest.raises(ValueError, match="solver"):
+        invert(problem, r[:2], t[:2], solver="sgd")

@@ -135,8 +135,48 @@ def _predict(problem: InversionProblem, z: Array, fixed: Mapping[str, Array]) ->
     return jnp.concatenate(parts, axis=-1)
 
 
+def _adam(residuals_and_jacobian, z0, steps: int, rtol: float, active, learning_rate: float):
+    """First-order alternative to LM: ``steps`` optax Adam updates of every row's unconstrained parameters.
+
+    The cost is ``0.5 * sum(residuals**2)`` per row; rows are independent, so the gradient of the summed cost is
+    each row's own gradient. Status: converged if the cost fell by less than ``rtol`` (relative) over the last
+    10 % of the steps, else MAX_STEPS.
+    """
+    import optax
+
+    from ._lm import LMState
+
+    tx = optax.adam(learning_rate)
+
+    def cost_fn(z):
+        r, _ = residuals_and_jacobian(z)
+        return 0.5 * jnp.sum(r * r, axis=-1)
+
+    def total(z):
+        c = cost_fn(z)
+        return jnp.sum(jnp.where(active, c, 0.0)), c
+
+    def step(carry, _):
+        z, opt = carry
+        (_, c), g = jax.value_and_grad(total, has_aux=True)(z)
+        upd, opt = tx.update(g, opt, z)
+        return (optax.apply_updates(z, upd), opt), c
+
+    (z, _), costs = jax.lax.scan(step, (z0, tx.init(z0)), None, length=steps)
+    r, jac = residuals_and_jacobian(z)
+    cost = 0.5 * jnp.sum(r * r, axis=-1)
+    ref = costs[max(0, steps - max(1, steps // 10) - 1)]
+    converged = (ref - cost) <= rtol * jnp.maximum(ref, jnp.finfo(cost.dtype).tiny)
+    status = jnp.where(active, jnp.where(jnp.isfinite(cost), jnp.where(converged, Status.CONVERGED,
+                                                                          Status.MAX_STEPS), Status.NONFINITE),
+                       Status.INVALID_INPUT).astype(jnp.int8)
+    b = z.shape[0]
+    return LMState(z, r, jac, cost, jnp.zeros((b,), z.dtype), jnp.zeros((b,), z.dtype), jnp.ones((b,), bool),
+                   status, jnp.full((b,), steps, jnp.int32), jnp.asarray(steps, jnp.int32))
+
+
 def _solve_block(problem: InversionProblem, obs: Array, weight: Array, fixed: dict[str, Array], n_starts: int,
-                 max_steps: int, rtol: float):
+                 max_steps: int, rtol: float, solver: str = "lm", learning_rate: float = 0.05):
     """Invert one block: ``obs``/``weight`` ``(b, n_obs)`` (weight 0 = masked), ``fixed`` values ``(b,)``."""
     b = obs.shape[0]
     p = len(problem.free)
@@ -162,6 +202,8 @@ def _solve_block(problem: InversionProblem, obs: Array, weight: Array, fixed: di
             return jnp.concatenate([res, pr], axis=-1), jnp.concatenate([jac, jpr], axis=-2)
 
         active = jnp.sum(w > 0, axis=-1) > 0
+        if solver == "adam":
+            return _adam(residuals_and_jacobian, z_init, steps, tol, active, learning_rate)
         return levenberg_marquardt(None, z_init, max_steps=steps, rtol=tol, active=active,
                                    residuals_and_jacobian=residuals_and_jacobian)
 
@@ -176,8 +218,8 @@ def _solve_block(problem: InversionProblem, obs: Array, weight: Array, fixed: di
 def invert(problem: InversionProblem, reflectance: Float[Array, "*b wl"] | None = None,
            transmittance: Float[Array, "*b wl"] | None = None, *, mask: Array | None = None,
            fixed: Mapping[str, Array] | None = None, noise_std: float | None = None, n_starts: int = 1,
-           max_steps: int = 60, rtol: float = 1e-5, block_size: int | None | str = "auto",
-           devices="all") -> InversionResult:
+           max_steps: int | None = None, rtol: float = 1e-5, block_size: int | None | str = "auto",
+           devices="all", solver: str = "lm", learning_rate: float = 0.05) -> InversionResult:
     """Estimate the free parameters of ``problem`` for every spectrum.
 
     **Arguments:**
@@ -188,7 +230,11 @@ def invert(problem: InversionProblem, reflectance: Float[Array, "*b wl"] | None 
     - ``noise_std``: observation noise σ (reflectance units). If given, the covariance is
       ``(JᵀJ)⁻¹`` of the σ-scaled residuals; if ``None``, σ² is estimated per spectrum from the residuals.
     - ``n_starts``: number of starting points (best look-up-table matches); the lowest final cost wins.
-    - ``max_steps``, ``rtol``: LM iteration limit and relative cost-decrease tolerance (1e-5 leaves estimates
+    - ``solver``: ``"lm"`` (Levenberg–Marquardt, default) or ``"adam"`` (first-order: optax Adam with
+      ``learning_rate`` on the unconstrained parameters for exactly ``max_steps`` steps; slower to converge but
+      needs no linear solves). Uncertainty and diagnostics are computed the same way for both.
+    - ``max_steps``, ``rtol``: iteration limit (default 60 for LM, 500 for Adam) and relative cost-decrease
+      tolerance (1e-5 leaves estimates
       unchanged to < 1e-5 relative on simulated spectra while tighter values only chase float32 rounding).
     - ``devices``: ``"all"`` (default) splits the batch evenly over every local accelerator (``shard_map`` over
       a 1-D mesh; each device solves its share independently); a list of devices uses those; ``None`` or a
@@ -227,21 +273,26 @@ def invert(problem: InversionProblem, reflectance: Float[Array, "*b wl"] | None 
         if k in problem.free:
             raise ValueError(f"{k} is free in this problem and cannot also be fixed")
     fx = {**{k: jnp.full((size,), v, dtype) for k, v in problem.default_fixed.items() if k not in fx}, **fx}
+    if solver not in ("lm", "adam"):
+        raise ValueError(f"solver must be 'lm' or 'adam', got {solver!r}")
+    if max_steps is None:
+        max_steps = 60 if solver == "lm" else 500
     if block_size == "auto":
         block_size = CPU_BLOCK_SIZE if jax.default_backend() == "cpu" else None
     devices = jax.devices() if devices == "all" else list(devices or [])
     if len(devices) > 1:
         out = _invert_sharded(problem, obs, weight, fx, n_starts, max_steps, rtol,
-                              None if block_size is None else int(block_size), devices)
+                              None if block_size is None else int(block_size), devices, solver, learning_rate)
     else:
         out = _invert_flat(problem, obs, weight, fx, n_starts, max_steps, rtol,
-                           None if block_size is None else int(block_size))
+                           None if block_size is None else int(block_size), solver, learning_rate)
     return _finalise(problem, out, obs, weight, fx, batch, noise_std is not None)
 
 
 @eqx.filter_jit
-def _invert_flat(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_size):
-    solve = lambda args: _solve_block(problem, *args, n_starts, max_steps, rtol)  # noqa: E731
+def _invert_flat(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_size, solver="lm",
+                 learning_rate=0.05):
+    solve = lambda args: _solve_block(problem, *args, n_starts, max_steps, rtol, solver, learning_rate)  # noqa: E731
     n = obs.shape[0]
     if block_size is None or n <= block_size:
         return solve((obs, weight, fixed))
@@ -256,7 +307,8 @@ def _invert_flat(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_s
     return jax.tree.map(lambda x: x.reshape((nb * block_size,) + x.shape[2:])[:n], out)
 
 
-def _invert_sharded(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_size, devices):
+def _invert_sharded(problem, obs, weight, fixed, n_starts, max_steps, rtol, block_size, devices, solver="lm",
+                    learning_rate=0.05):
     """Split the flat batch over ``devices`` (padding with copies of row 0) and solve each share locally."""
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -271,7 +323,7 @@ def _invert_sharded(problem, obs, weight, fixed, n_starts, max_steps, rtol, bloc
 
     def local(args):
         o, w, f = args
-        return _invert_flat(problem, o, w, f, n_starts, max_steps, rtol, block_size)
+        return _invert_flat(problem, o, w, f, n_starts, max_steps, rtol, block_size, solver, learning_rate)
 
     fn = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False))
     out = fn(padded)
