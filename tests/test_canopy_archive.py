@@ -38,7 +38,7 @@ def archive(tmp_path_factory):
     path = d / "pixels.parquet"
     write_prosail_parquet(path, Prosail(wavelengths=GRID, dtype=np.float64), truth,
                           srf=load_srf("sentinel-2a", GRID, dtype=np.float64),
-                          extra={"pixel": [f"px-{i}" for i in range(N)]})
+                          extra={"pixel": [f"px-{i}" for i in range(N)]}, chunk_size=2)  # as test_cli_canopy
     df = pd.read_parquet(path)
     df.loc[3, "sza"] = np.nan  # no geometry: flagged, not inverted
     df.loc[5, "R_B5"] = np.nan  # a missing band: left out of that pixel's fit

@@ -19,6 +19,7 @@ noise; inputs are the bands and the cosines of the sun/view angles.
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence
 
 import equinox as eqx
@@ -61,6 +62,7 @@ def default_free(leaf_model: str = "prospect-d") -> tuple[str, ...]:
     return DEFAULT_FREE
 
 
+@functools.partial(jax.jit, static_argnames=("lidf_type",))
 def fcover(lai: Float[Array, "*batch"], lidf_a: Float[Array, "*batch"], lidf_b=0.0, lidf_type: str = "campbell"
            ) -> Float[Array, "*batch"]:
     r"""Fraction of ground covered by green leaves seen from nadir, :math:`1 - e^{-G(0)\,L}` (dimensionless).
@@ -237,8 +239,12 @@ def simulate_band_training_set(model: Prosail, srf: SpectralResponse, n: int, ke
 
 def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArray, *, network: str = "resnet",
                  prior=None, noise: AbstractNoise | None = None, traits: Sequence[str] = HYBRID_TRAITS,
-                 epochs: int = 50, batch_size: int = 256, learning_rate: float = 3e-3, **size_kwargs):
+                 epochs: int = 50, batch_size: int = 256, learning_rate: float = 3e-3,
+                 training_set: tuple | None = None, **size_kwargs):
     """Train a :func:`leafjax.networks.make_regressor` network on ``n`` band-level PROSAIL simulations.
+
+    ``training_set``: an ``(X, Y)`` pair from :func:`simulate_band_training_set` to train on instead of
+    simulating ``n`` new rows (e.g. to compare networks on one set); ``Y``'s columns are ``traits``.
 
     **Returns:** ``(regressor, FitHistory)``; predict with :func:`predict_hybrid`.
     """
@@ -248,7 +254,13 @@ def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArra
     from ..transfer import default_optimiser, fit
 
     k_sim, k_net = jax.random.split(key)
-    x, y, _ = simulate_band_training_set(model, srf, n, k_sim, prior=prior, noise=noise, traits=traits)
+    if training_set is None:
+        x, y, _ = simulate_band_training_set(model, srf, n, k_sim, prior=prior, noise=noise, traits=traits)
+    else:
+        x, y = (np.asarray(a, np.float64) for a in training_set)
+        if y.ndim != 2 or y.shape[1] != len(traits) or len(x) != len(y):
+            raise ValueError(f"training_set must be (X (n, band + 3), Y (n, {len(traits)})), got {x.shape}, "
+                             f"{y.shape}")
     seed = int(jax.random.randint(k_net, (), 0, 2**31 - 1))
     reg = make_regressor(network, x, y, rngs=nnx.Rngs(seed), trait_names=list(traits), **size_kwargs)
     return fit(reg, (x, y), optimiser=default_optimiser(learning_rate), epochs=epochs, batch_size=batch_size,
