@@ -79,17 +79,17 @@ def test_canopy_inversion_recovers_lai_chl():
 
 
 def test_hybrid_learns_lai_fcover_on_held_out_pixels():
-    """A small ResNet trained on 1,024 noisy band-level simulations; scored on 256 further independent draws of
-    the prior (full-size numbers: experiments/canopy/README.md)."""
+    """A small ResNet trained on 768 noisy band-level simulations; scored on 256 further independent draws of
+    the prior (full-size numbers: experiments/canopy/README.md; here R² ≈ 0.73 lai, 0.75 chl, 0.94 fcover)."""
     wl = np.arange(400, 2401, 20)
     srf, model = load_srf("sentinel-2a", wl), Prosail(wavelengths=wl)
-    x, y, cols = simulate_band_training_set(model, srf, 1280, jax.random.key(0),
+    x, y, cols = simulate_band_training_set(model, srf, 1024, jax.random.key(0),
                                             noise=GaussianNoise(additive=0.005), chunk_size=256)
-    reg, hist = train_hybrid(model, srf, 0, jax.random.key(1), network="resnet", epochs=40, batch_size=128,
-                             training_set=(x[:1024], y[:1024]), d=32, n_blocks=1)
-    held = slice(1024, None)
+    reg, _ = train_hybrid(model, srf, 0, jax.random.key(1), network="resnet", epochs=40, batch_size=128,
+                          training_set=(x[:768], y[:768]), d=32, n_blocks=1)
+    held = slice(768, None)
     pred = predict_hybrid(reg, x[held, :-3], {k: cols[k][held] for k in ("sza", "vza", "raa")})
     assert set(pred) == {"lai", "chl", "ewt", "fcover"}
     r2 = {t: 1 - np.sum((pred[t] - y[held, i]) ** 2) / np.sum((y[held, i] - y[held, i].mean()) ** 2)
           for i, t in enumerate(HYBRID_TRAITS)}
-    assert r2["lai"] > 0.5 and r2["fcover"] > 0.8 and r2["chl"] > 0.3, r2
+    assert r2["lai"] > 0.5 and r2["fcover"] > 0.8 and r2["chl"] > 0.5, r2
