@@ -14,7 +14,8 @@ Output columns (after the carried ones; clashing names renamed ``input_<name>``)
 ``fcover``, then the other free parameters, ``<free>_std`` (Gauss–Newton, see
 :func:`~leafjax.canopy.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``flags``.  Per-row
 flags as for leaf archives, plus ``invalid_geometry`` / ``invalid_structure`` (NaN or out of range; the row is
-not inverted).  Each chunk is padded to the chunk size, so all chunks share one compilation.
+not inverted).  Each chunk is padded to the chunk size, so all chunks share one compilation (an archive smaller
+than one chunk is solved at its own size).
 """
 
 from __future__ import annotations
@@ -161,7 +162,9 @@ def run_canopy_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: 
             cols[f"{name}_std"] = np.full(n, np.nan)
     extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
     if rows.size:
-        pad = settings.chunk_size - rows.size if rows.size < settings.chunk_size else 0
+        # pad to the chunk size so that every chunk reuses one compilation (a lone short chunk: to its length)
+        size = n if chunk.start == 0 and n < settings.chunk_size else settings.chunk_size
+        pad = max(size - rows.size, 0)
         sel = np.concatenate([rows, np.repeat(rows[:1], pad)])
         geometry = {k: known[k][sel] for k in GEOMETRY_NAMES}
         res = invert_canopy(jnp.asarray(r[sel], settings.dtype), geometry, srf, model, free=free,
