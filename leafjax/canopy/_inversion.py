@@ -19,6 +19,7 @@ noise; inputs are the bands and the cosines of the sun/view angles.
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence
 
 import equinox as eqx
@@ -28,6 +29,7 @@ import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ..inversion import Status, levenberg_marquardt, to_bounded, to_unconstrained
+from ..inversion._bounds import bounded_jacobian
 from ._geometry import canopy_geometry
 from ._lidf import lidf as _lidf
 from ._prosail import Prosail
@@ -35,21 +37,32 @@ from ._sail import CanopyParams
 from ._sensors import AbstractNoise, SpectralResponse, convolve
 from ._soil import DryWetSoilParams
 
-#: Default free parameters of the physical inversion.
+#: Default free parameters of the physical inversion (PROSPECT-D leaf model; see :func:`default_free`).
 DEFAULT_FREE: tuple[str, ...] = ("lai", "chl", "ewt", "lma", "lidf_a", "soil_brightness")
 #: Default values of the fixed parameters (canonical units; ``car`` in µg/cm², ``hotspot`` dimensionless).
 DEFAULT_FIXED: dict[str, float] = {"n_struct": 1.5, "car": 8.0, "ant": 0.0, "brown": 0.0, "ewt": 0.012,
-                                   "lma": 0.006, "lidf_a": 55.0, "lidf_b": 0.0, "hotspot": 0.1,
-                                   "soil_brightness": 1.0, "soil_dryness": 0.5, "chl": 40.0, "lai": 2.0}
+                                   "lma": 0.006, "prot": 0.001, "cbc": 0.005, "lidf_a": 55.0, "lidf_b": 0.0,
+                                   "hotspot": 0.1, "soil_brightness": 1.0, "soil_dryness": 0.5, "chl": 40.0,
+                                   "lai": 2.0}
 #: Bounds of free parameters (canonical units).
 INVERSION_BOUNDS: dict[str, tuple[float, float]] = {
     "lai": (0.0, 8.0), "chl": (1.0, 100.0), "car": (0.5, 25.0), "ewt": (0.001, 0.05), "lma": (0.001, 0.03),
     "n_struct": (1.0, 3.0), "lidf_a": (20.0, 85.0), "hotspot": (0.01, 0.6), "soil_brightness": (0.3, 2.0),
-    "soil_dryness": (0.0, 1.0), "ant": (0.0, 10.0), "brown": (0.0, 1.0),
+    "soil_dryness": (0.0, 1.0), "ant": (0.0, 10.0), "brown": (0.0, 1.0), "prot": (0.0002, 0.004),
+    "cbc": (0.001, 0.03),
 }
 GEOMETRY_NAMES = ("sza", "vza", "raa")
 
 
+def default_free(leaf_model: str = "prospect-d") -> tuple[str, ...]:
+    """:data:`DEFAULT_FREE` for PROSPECT-D; PROSPECT-PRO estimates ``cbc`` (carbon-based constituents) in place
+    of ``lma`` (which it does not have; ``prot`` stays fixed, being poorly constrained by canopy bands)."""
+    if leaf_model.lower().replace("_", "-") == "prospect-pro":
+        return tuple("cbc" if n == "lma" else n for n in DEFAULT_FREE)
+    return DEFAULT_FREE
+
+
+@functools.partial(jax.jit, static_argnames=("lidf_type",))
 def fcover(lai: Float[Array, "*batch"], lidf_a: Float[Array, "*batch"], lidf_b=0.0, lidf_type: str = "campbell"
            ) -> Float[Array, "*batch"]:
     r"""Fraction of ground covered by green leaves seen from nadir, :math:`1 - e^{-G(0)\,L}` (dimensionless).
@@ -67,10 +80,12 @@ def fcover(lai: Float[Array, "*batch"], lidf_a: Float[Array, "*batch"], lidf_b=0
 
 class CanopyInversionResult(eqx.Module):
     """Per-pixel results: ``params`` ``{name: (pix,)}`` (free and fixed parameters, canonical units) with
-    ``fcover``; ``status`` (``Status`` codes), ``iters``, ``rmse`` (band RMSE, reflectance) and ``fitted``
-    ``(pix, band)``."""
+    ``fcover``; ``std`` ``{free name: (pix,)}`` (Gauss–Newton standard deviations, residual variance estimated
+    from the fit, delta method through the bounds); ``status`` (``Status`` codes), ``iters``, ``rmse`` (band
+    RMSE, reflectance) and ``fitted`` ``(pix, band)``."""
 
     params: dict[str, Float[Array, "pix"]]
+    std: dict[str, Float[Array, "pix"]]
     status: Array
     iters: Array
     rmse: Float[Array, "pix"]
@@ -85,45 +100,85 @@ def _forward_bands(model: Prosail, srf: SpectralResponse, values: Mapping[str, A
     return convolve(model(leaf, canopy, soil).rsot, srf)
 
 
-def _lut_start(model, srf, observed, geometry, fixed, free, low, high, lut_size, key):
+def _lut_start(model, srf, observed, weight, fixed, free, low, high, lut_size, key):
     """Unconstrained start per pixel: the best of ``lut_size`` parameter sets (same for all pixels, simulated
-    with each pixel's geometry)."""
-    pix, p = observed.shape[0], len(free)
+    with each pixel's geometry and fixed values; ``fixed`` maps names to ``(pix,)`` arrays)."""
     dt = observed.dtype
-    u = jax.random.uniform(key, (lut_size, p), dtype=dt, minval=0.05, maxval=0.95)
+    u = jax.random.uniform(key, (lut_size, len(free)), dtype=dt, minval=0.05, maxval=0.95)
     theta = low[None, :] + (high - low)[None, :] * u  # (lut, p)
 
-    def one_pixel(obs, g):
-        vals = {**{k: jnp.full((lut_size,), v, dt) for k, v in fixed.items()},
-                **{n: theta[:, i] for i, n in enumerate(free)},
-                **{k: jnp.full((lut_size,), g[j], dt) for j, k in enumerate(GEOMETRY_NAMES)}}
-        cost = jnp.sum((_forward_bands(model, srf, vals) - obs[None]) ** 2, axis=-1)
+    def one_pixel(args):
+        obs, w, fx = args
+        vals = {**{k: jnp.full((lut_size,), v, dt) for k, v in fx.items()},
+                **{n: theta[:, i] for i, n in enumerate(free)}}
+        cost = jnp.sum(((_forward_bands(model, srf, vals) - obs[None]) * w[None]) ** 2, axis=-1)
         return theta[jnp.argmin(cost)]
 
-    g = jnp.stack([geometry[k] for k in GEOMETRY_NAMES], axis=-1)
-    best = jax.lax.map(lambda a: one_pixel(*a), (observed, g))
-    del pix
+    best = jax.lax.map(one_pixel, (observed, weight, fixed))
     return to_unconstrained(best, low, high)
+
+
+@eqx.filter_jit
+def _solve(model, srf, observed, weight, fixed, free, low, high, lut_size, max_steps, key):
+    """Compiled once per (model, srf, pixel count, free names, fixed names, lut_size, max_steps): every
+    argument but the static ``free``/``lut_size``/``max_steps`` is traced, so chunks of an archive reuse it."""
+    pix, dt = observed.shape[0], observed.dtype
+
+    def values(theta):
+        v = dict(fixed)
+        v.update({n: theta[:, i] for i, n in enumerate(free)})
+        return v
+
+    def residuals(z):
+        return (_forward_bands(model, srf, values(to_bounded(z, low, high))) - observed) * weight
+
+    if lut_size > 0:
+        z0 = _lut_start(model, srf, observed, weight, fixed, free, low, high, lut_size, key)
+    else:
+        z0 = jnp.zeros((pix, len(free)), dt)
+    state = levenberg_marquardt(residuals, z0, max_steps=max_steps)
+    theta = to_bounded(state.z, low, high)
+    v = values(theta)
+    fitted = _forward_bands(model, srf, v)
+    v["fcover"] = fcover(v["lai"], v["lidf_a"], v["lidf_b"])
+    used = weight > 0
+    n_used = jnp.sum(used, axis=-1)
+    rmse = jnp.sqrt(jnp.sum(jnp.where(used, fitted - observed, 0.0) ** 2, axis=-1) / jnp.maximum(n_used, 1))
+    status = jnp.where(jnp.isfinite(rmse), state.status, Status.NONFINITE)
+    # Gauss–Newton covariance in z (residual variance from the fit), mapped to theta by the delta method
+    p = len(free)
+    jtj = jnp.einsum("bnp,bnq->bpq", state.jac, state.jac)
+    eye = jnp.eye(p, dtype=dt)
+    cov_z = jnp.linalg.inv(jtj + 1e-12 * jnp.trace(jtj, axis1=-2, axis2=-1)[:, None, None] * eye[None])
+    cov_z = cov_z * (2.0 * state.cost / jnp.maximum(n_used - p, 1))[:, None, None]
+    dth = bounded_jacobian(state.z, low, high)
+    std = jnp.sqrt(jnp.clip(jnp.diagonal(cov_z, axis1=-2, axis2=-1), 0.0)) * dth
+    return CanopyInversionResult({k: v[k] for k in v if k not in GEOMETRY_NAMES},
+                                 {n: std[:, i] for i, n in enumerate(free)}, status, state.iters, rmse, fitted)
 
 
 def invert_canopy(observed: Float[Array, "pix band"], geometry: Mapping[str, Float[Array, "pix"]],
                   srf: SpectralResponse, model: Prosail | None = None, *, free: Sequence[str] = DEFAULT_FREE,
-                  fixed: Mapping[str, float] | None = None, sigma: float | Float[Array, "band"] = 0.01,
-                  lut_size: int = 64, max_steps: int = 60, key: PRNGKeyArray | None = None
-                  ) -> CanopyInversionResult:
+                  fixed: Mapping[str, float | Float[Array, "pix"]] | None = None,
+                  sigma: float | Float[Array, "band"] = 0.01, lut_size: int = 64, max_steps: int = 60,
+                  key: PRNGKeyArray | None = None) -> CanopyInversionResult:
     r"""Invert PROSAIL for every pixel from its band reflectances (bidirectional reflectance factor).
 
     **Arguments:**
-    - ``observed``: band reflectances ``(pix, band)`` on the bands of ``srf``.
+    - ``observed``: band reflectances ``(pix, band)`` on the bands of ``srf``; NaN bands are left out of that
+      pixel's fit.
     - ``geometry``: ``{"sza", "vza", "raa"}`` → ``(pix,)`` (degrees).
     - ``srf``: :class:`SpectralResponse` on ``model``'s wavelength grid (e.g. ``load_srf("sentinel-2a", wl)``).
     - ``model``: :class:`Prosail` (default PROSPECT-D + dry/wet soil on the SRF's grid; a 5-nm grid, e.g.
       ``load_srf("sentinel-2a", range(400, 2401, 5))``, costs a fifth of the 1-nm grid).
     - ``free``: names of free parameters (bounds :data:`INVERSION_BOUNDS`); ``fixed``: values overriding
-      :data:`DEFAULT_FIXED` for the others.
+      :data:`DEFAULT_FIXED` for the others, scalars or per-pixel ``(pix,)`` arrays (e.g. a known ``lidf_a``).
     - ``sigma``: band noise standard deviation (reflectance units) scaling the residuals.
     - ``lut_size``: look-up-table entries for the per-pixel start (0: start at the middle of the bounds);
       ``max_steps``: LM iterations; ``key``: PRNG key of the LUT (default ``key(0)``).
+
+    The solver is compiled once per pixel count, free set and fixed names: calls with new values of the same
+    shapes (e.g. chunks of an archive) reuse it.
 
     **Returns:** :class:`CanopyInversionResult` (``params`` include ``fcover``).
 
@@ -140,40 +195,17 @@ def invert_canopy(observed: Float[Array, "pix band"], geometry: Mapping[str, Flo
     if unknown:
         raise ValueError(f"cannot invert {unknown[0]!r}; choose among {', '.join(INVERSION_BOUNDS)}")
     pix = observed.shape[0]
-    geometry = {k: jnp.broadcast_to(jnp.asarray(geometry[k], dt), (pix,)) for k in GEOMETRY_NAMES}
     fixed_all = {**DEFAULT_FIXED, **(fixed or {})}
-    fixed_all = {k: v for k, v in fixed_all.items() if k not in free}
+    fixed_all = {k: jnp.broadcast_to(jnp.asarray(v, dt), (pix,)) for k, v in fixed_all.items() if k not in free}
+    fixed_all.update({k: jnp.broadcast_to(jnp.asarray(geometry[k], dt), (pix,)) for k in GEOMETRY_NAMES})
     low = jnp.asarray([INVERSION_BOUNDS[n][0] for n in free], dt)
     high = jnp.asarray([INVERSION_BOUNDS[n][1] for n in free], dt)
     scale = jnp.broadcast_to(jnp.asarray(sigma, dt), (srf.n_bands,))
+    missing = jnp.isnan(observed)
+    weight = jnp.where(missing, 0.0, 1.0 / scale[None, :]).astype(dt)
     key = jax.random.key(0) if key is None else key
-
-    def values(theta):
-        v = {k: jnp.full((pix,), val, dt) for k, val in fixed_all.items()}
-        v.update({n: theta[:, i] for i, n in enumerate(free)})
-        v.update(geometry)
-        return v
-
-    def residuals(z):
-        return (_forward_bands(model, srf, values(to_bounded(z, low, high))) - observed) / scale[None, :]
-
-    @eqx.filter_jit
-    def solve(observed, geometry_arr):
-        if lut_size > 0:
-            z0 = _lut_start(model, srf, observed, geometry, fixed_all, tuple(free), low, high, lut_size, key)
-        else:
-            z0 = jnp.zeros((pix, len(free)), dt)
-        state = levenberg_marquardt(residuals, z0, max_steps=max_steps)
-        theta = to_bounded(state.z, low, high)
-        v = values(theta)
-        fitted = _forward_bands(model, srf, v)
-        v["fcover"] = fcover(v["lai"], v["lidf_a"], v["lidf_b"])
-        rmse = jnp.sqrt(jnp.mean((fitted - observed) ** 2, axis=-1))
-        status = jnp.where(jnp.isfinite(rmse), state.status, Status.NONFINITE)
-        return CanopyInversionResult({k: v[k] for k in v if k not in GEOMETRY_NAMES}, status, state.iters, rmse,
-                                     fitted)
-
-    return solve(observed, geometry)
+    return _solve(model, srf, jnp.where(missing, 0.0, observed), weight, fixed_all, tuple(free), low, high,
+                  int(lut_size), int(max_steps), key)
 
 
 # --- hybrid ------------------------------------------------------------------------------------------------------
@@ -207,8 +239,12 @@ def simulate_band_training_set(model: Prosail, srf: SpectralResponse, n: int, ke
 
 def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArray, *, network: str = "resnet",
                  prior=None, noise: AbstractNoise | None = None, traits: Sequence[str] = HYBRID_TRAITS,
-                 epochs: int = 50, batch_size: int = 256, learning_rate: float = 3e-3, **size_kwargs):
+                 epochs: int = 50, batch_size: int = 256, learning_rate: float = 3e-3,
+                 training_set: tuple | None = None, **size_kwargs):
     """Train a :func:`leafjax.networks.make_regressor` network on ``n`` band-level PROSAIL simulations.
+
+    ``training_set``: an ``(X, Y)`` pair from :func:`simulate_band_training_set` to train on instead of
+    simulating ``n`` new rows (e.g. to compare networks on one set); ``Y``'s columns are ``traits``.
 
     **Returns:** ``(regressor, FitHistory)``; predict with :func:`predict_hybrid`.
     """
@@ -218,7 +254,13 @@ def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArra
     from ..transfer import default_optimiser, fit
 
     k_sim, k_net = jax.random.split(key)
-    x, y, _ = simulate_band_training_set(model, srf, n, k_sim, prior=prior, noise=noise, traits=traits)
+    if training_set is None:
+        x, y, _ = simulate_band_training_set(model, srf, n, k_sim, prior=prior, noise=noise, traits=traits)
+    else:
+        x, y = (np.asarray(a, np.float64) for a in training_set)
+        if y.ndim != 2 or y.shape[1] != len(traits) or len(x) != len(y):
+            raise ValueError(f"training_set must be (X (n, band + 3), Y (n, {len(traits)})), got {x.shape}, "
+                             f"{y.shape}")
     seed = int(jax.random.randint(k_net, (), 0, 2**31 - 1))
     reg = make_regressor(network, x, y, rngs=nnx.Rngs(seed), trait_names=list(traits), **size_kwargs)
     return fit(reg, (x, y), optimiser=default_optimiser(learning_rate), epochs=epochs, batch_size=batch_size,

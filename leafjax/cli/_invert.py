@@ -1,4 +1,8 @@
-"""``leafjax invert``: invert a spectral archive (parquet, CSV or .npy) into traits, in resumable chunks."""
+"""``leafjax invert``: invert a spectral archive (parquet, CSV or .npy) into traits, in resumable chunks.
+
+``--model prosail`` inverts canopy reflectance (``R_<nm>`` or, with ``--sensor``, ``R_<band>`` columns, plus
+per-row ``sza``, ``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``, ``fcover``, ... (see
+:mod:`leafjax.canopy._archive`)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from ._common import CLIError, check_output_path, positive_int, set_precision
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("invert", help="invert spectra (R_<nm>/T_<nm> columns or .npy) into leaf traits")
+    p = sub.add_parser("invert", help="invert spectra (R_<nm>/T_<nm> columns or .npy) into leaf or canopy traits")
     p.add_argument("input", help="archive: .parquet, .csv, or .npy (with --wavelengths-file)")
-    p.add_argument("--model", required=True, help="prospect-d | prospect-pro")
+    p.add_argument("--model", required=True, help="prospect-d | prospect-pro | prosail (canopy: needs sza, vza, "
+                   "raa columns)")
     p.add_argument("--out", required=True, help="output parquet file (one row per input row, in order)")
     p.add_argument("--strategy", default="full", help="full (all bands) | optimal (per-constituent subdomains)")
     p.add_argument("--free", help="comma-separated parameters to estimate (default: all but brown)")
@@ -25,6 +30,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--max-steps", default="60", help="iteration limit (default 60)")
     p.add_argument("--overwrite", action="store_true", help="discard the finished chunks of an earlier run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--sensor", help="prosail: R_<band> columns of this sensor (e.g. sentinel-2a)")
+    p.add_argument("--leaf-model", default="prospect-d", help="prosail: prospect-d (default) | prospect-pro")
+    p.add_argument("--grid-step", default="1", help="prosail with --sensor: simulation grid step in nm (default 1)")
     p.add_argument("--dask", metavar="ADDRESS", help="distribute chunks over a Dask scheduler (needs leafjax[dask])")
     p.set_defaults(func=run_invert)
 
@@ -41,13 +49,27 @@ def run_invert(args) -> int:
     from ..inversion import ArchiveSettings, invert_archive
     from ..physics import LEAF_MODELS
 
-    if args.model.lower() not in LEAF_MODELS:
-        raise CLIError(f"unknown model {args.model!r}; choose one of: {', '.join(LEAF_MODELS)}")
+    model = args.model.lower()
+    leaf_model = args.leaf_model.lower().replace("_", "-")
+    if model == "prosail":
+        if leaf_model not in LEAF_MODELS:
+            raise CLIError(f"unknown --leaf-model {args.leaf_model!r}; choose one of: {', '.join(LEAF_MODELS)}")
+        if args.strategy != "full":
+            raise CLIError("--strategy optimal applies to leaf models only")
+        if args.sensor is not None:
+            from ..canopy import load_srf
+
+            load_srf(args.sensor)  # unknown sensor -> one-line error before any work
+    elif model not in LEAF_MODELS:
+        raise CLIError(f"unknown model {args.model!r}; choose one of: {', '.join(LEAF_MODELS)}, prosail")
+    elif args.sensor is not None or leaf_model != "prospect-d" or args.grid_step != "1":
+        raise CLIError("--sensor, --leaf-model and --grid-step need --model prosail")
     settings = ArchiveSettings(
-        model=args.model.lower(), strategy=args.strategy, chunk_size=positive_int(args.chunk_size),
+        model=model, strategy=args.strategy, chunk_size=positive_int(args.chunk_size),
         use_r=not args.transmittance_only, use_t=not args.reflectance_only, percent=args.percent,
         dtype=args.dtype, n_starts=positive_int(args.n_starts), max_steps=positive_int(args.max_steps),
-        free=tuple(x.strip() for x in args.free.split(",")) if args.free else None, kind=args.kind)
+        free=tuple(x.strip() for x in args.free.split(",")) if args.free else None, kind=args.kind,
+        sensor=args.sensor, leaf_model=leaf_model, grid_step=positive_int(args.grid_step))
     client = None
     if args.dask:
         try:

@@ -19,6 +19,10 @@ Per-row flags (``flags`` column, ``;``-separated; such rows get status ``invalid
 unless stated): ``out_of_range`` (a value < -0.05 or > 1.05 — e.g. percent in a fraction file), ``no_valid_band``,
 ``missing_bands`` (some bands NaN: masked, still inverted), ``not_converged`` (inverted, iteration limit hit).
 A file whose rows mostly exceed 1.05 is rejected with an error suggesting ``percent=True``.
+
+Canopy archives (``model="prosail"``, with ``sensor``/``leaf_model``/``grid_step``) are opened and solved by
+:mod:`leafjax.canopy._archive` (band columns ``R_<band>``, per-row geometry), through the same chunking,
+flags and resumption.
 """
 
 from __future__ import annotations
@@ -61,6 +65,11 @@ class ArchiveSettings:
     max_steps: int = 60
     free: tuple[str, ...] | None = None
     kind: str = "R"  # for .npy inputs
+    # model="prosail" (canopy archives, see leafjax.canopy._archive): band columns R_<band> of this sensor
+    # (None: R_<nm> columns), the leaf model inside PROSAIL, and the simulation grid step (nm) with a sensor
+    sensor: str | None = None
+    leaf_model: str = "prospect-d"
+    grid_step: int = 1
 
 
 @dataclass
@@ -92,6 +101,27 @@ def _check_grid(wl: np.ndarray, source: str) -> None:
         raise ValueError(f"{source}: a wavelength appears twice")
 
 
+def read_header(p: Path) -> tuple[list[str], int, str]:
+    """``(columns, rows, format)`` of a parquet or CSV archive, without reading its data."""
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            schema = pq.read_schema(p)
+            n = pq.ParquetFile(p).metadata.num_rows
+        except Exception as e:
+            raise ValueError(f"{p}: cannot read parquet ({type(e).__name__}: {e})") from None
+        return list(schema.names), n, "parquet"
+    if suffix in (".csv", ".txt"):
+        try:
+            columns = list(pd.read_csv(p, nrows=0).columns)
+        except Exception as e:
+            raise ValueError(f"{p}: cannot read CSV header ({type(e).__name__}: {e})") from None
+        with open(p, "rb") as fh:
+            n = max(sum(1 for _ in fh) - 1, 0)
+        return columns, n, "csv"
+    raise ValueError(f"{p}: unknown archive format {suffix!r} (use .parquet, .csv or .npy)")
+
+
 def open_archive(path: str | os.PathLike, *, wavelengths_file: str | None = None, kind: str = "R") -> ArchiveInfo:
     """Inspect an archive (without loading it) and validate its schema."""
     p = Path(path)
@@ -112,23 +142,7 @@ def open_archive(path: str | os.PathLike, *, wavelengths_file: str | None = None
         if kind not in ("R", "T"):
             raise ValueError("kind must be 'R' or 'T'")
         return ArchiveInfo(p, arr.shape[0], wl, fmt="npy", npy_kind=kind)
-    if suffix in (".parquet", ".pq"):
-        try:
-            schema = pq.read_schema(p)
-            n = pq.ParquetFile(p).metadata.num_rows
-        except Exception as e:
-            raise ValueError(f"{p}: cannot read parquet ({type(e).__name__}: {e})") from None
-        columns, fmt = list(schema.names), "parquet"
-    elif suffix in (".csv", ".txt"):
-        try:
-            columns = list(pd.read_csv(p, nrows=0).columns)
-        except Exception as e:
-            raise ValueError(f"{p}: cannot read CSV header ({type(e).__name__}: {e})") from None
-        with open(p, "rb") as fh:
-            n = max(sum(1 for _ in fh) - 1, 0)
-        fmt = "csv"
-    else:
-        raise ValueError(f"{p}: unknown archive format {suffix!r} (use .parquet, .csv or .npy)")
+    columns, n, fmt = read_header(p)
     rcols, rwl = parse_spectral_columns(columns, "R")
     tcols, twl = parse_spectral_columns(columns, "T")
     if not rcols and not tcols:
@@ -256,7 +270,12 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, wavele
 
     **Returns:** a summary dict (rows, chunks computed and reused, seconds, spectra/s, status counts).
     """
-    info = open_archive(input_path, wavelengths_file=wavelengths_file, kind=settings.kind)
+    if settings.model == "prosail":
+        from ..canopy._archive import open_canopy_archive
+
+        info = open_canopy_archive(input_path, settings)
+    else:
+        info = open_archive(input_path, wavelengths_file=wavelengths_file, kind=settings.kind)
     out = Path(output_path)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir() or not os.access(parent, os.W_OK):
@@ -367,7 +386,11 @@ def output_trait_names(model_name: str) -> list[str]:
 
 
 def _run_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: Chunk) -> pd.DataFrame:
-    """Invert one chunk in this process and return its output rows."""
+    """Invert one chunk in this process and return its output rows (``model="prosail"``: canopy runner)."""
+    if settings.model == "prosail":
+        from ..canopy._archive import run_canopy_chunk
+
+        return run_canopy_chunk(settings, wavelengths, chunk)
     import jax
     import jax.numpy as jnp
 
@@ -410,7 +433,14 @@ def _run_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: Chunk)
     for name in names:
         cols[name] = est_cols.get(name, np.full(n, np.nan))
         cols[f"{name}_std"] = est_cols.get(f"{name}_std", np.full(n, np.nan))
-    carried = chunk.carried.reset_index(drop=True)
+    return output_rows(chunk.carried, cols, extra, status, flags)
+
+
+def output_rows(carried: pd.DataFrame, cols: dict, extra: dict, status: np.ndarray,
+                flags: list[list[str]]) -> pd.DataFrame:
+    """A chunk's output: carried columns (clashing names renamed ``input_<name>``), estimates, ``extra``
+    (``rmse``, ``iterations``), ``status`` names and ``;``-joined ``flags``."""
+    carried = carried.reset_index(drop=True)
     taken = set(cols) | set(extra) | {"status", "flags"}
     carried = carried.rename(columns={c: f"input_{c}" for c in carried.columns if c in taken})
     out = pd.concat([carried, pd.DataFrame(cols), pd.DataFrame(extra)], axis=1)

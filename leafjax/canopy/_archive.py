@@ -1,0 +1,184 @@
+"""Canopy archives: PROSAIL trait inversion of pixel tables through :func:`leafjax.inversion.invert_archive`.
+
+Input (parquet or CSV), one pixel per row:
+
+* reflectance (bidirectional reflectance factor, fraction) in ``R_<nm>`` columns on the 1-nm grid, or, with
+  ``ArchiveSettings.sensor`` (e.g. ``"sentinel-2a"``), in ``R_<band>`` columns (``R_B2`` … ``R_B12``): exactly the
+  sensor's bands, in any order;
+* geometry columns ``sza``, ``vza``, ``raa`` (degrees; required);
+* optionally known structure columns :data:`STRUCTURE_COLUMNS` (``lidf_a``, ``lidf_b``, ``hotspot``,
+  ``soil_brightness``, ``soil_dryness``): each present one that is not explicitly free is fixed per row (and
+  dropped from the default free set).  Every non-reflectance column is carried to the output.
+
+Output columns (after the carried ones; clashing names renamed ``input_<name>``): ``lai``, ``chl``, ``ewt``,
+``fcover``, then the other free parameters, ``<free>_std`` (Gauss–Newton, see
+:func:`~leafjax.canopy.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``flags``.  Per-row
+flags as for leaf archives, plus ``invalid_geometry`` / ``invalid_structure`` (NaN or out of range; the row is
+not inverted).  Each chunk is padded to the chunk size, so all chunks share one compilation (an archive smaller
+than one chunk is solved at its own size).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from ..inversion._archive import ArchiveInfo, ArchiveSettings, Chunk, output_rows, read_header, row_flags
+from ..inversion._result import Status
+from ._inversion import GEOMETRY_NAMES, INVERSION_BOUNDS, default_free, invert_canopy
+from ._simulate import CANOPY_BOUNDS
+
+#: Structure/soil columns that, when present in the input, fix that parameter per row.
+STRUCTURE_COLUMNS: tuple[str, ...] = ("lidf_a", "lidf_b", "hotspot", "soil_brightness", "soil_dryness")
+#: Estimates always reported first.
+REPORTED: tuple[str, ...] = ("lai", "chl", "ewt", "fcover")
+#: Look-up-table entries of the per-pixel start.
+LUT_SIZE: int = 64
+#: Range of the simulation grid (nm) used with a sensor.
+SENSOR_GRID_NM: tuple[int, int] = (400, 2400)
+
+
+def _srf_and_grid(settings: ArchiveSettings, wavelengths: np.ndarray | None = None):
+    from ._sensors import SpectralResponse, load_srf
+
+    if settings.sensor is not None:
+        grid = np.arange(SENSOR_GRID_NM[0], SENSOR_GRID_NM[1] + 1, settings.grid_step, dtype=np.float64)
+        return load_srf(settings.sensor, grid), grid
+    wl = np.asarray(wavelengths, np.float64)
+    return SpectralResponse(wl, np.eye(wl.size), tuple(f"{w:g}" for w in wl), "grid"), wl
+
+
+def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
+    """Inspect a canopy archive (without loading it) and validate its schema: reflectance columns matching
+    ``settings.sensor`` (or on the 1-nm grid), and the geometry columns.  Raises ``ValueError`` naming the
+    offending columns."""
+    from ..io import parse_spectral_columns
+    from ..inversion._archive import _check_grid
+
+    p = Path(path)
+    if not p.is_file():
+        raise OSError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{p}: the file is empty")
+    if p.suffix.lower() == ".npy":
+        raise ValueError(f"{p}: canopy inversion needs a parquet or CSV table (per-row sza, vza, raa columns)")
+    columns, n, fmt = read_header(p)
+    nm_cols, nm_wl = parse_spectral_columns(columns, "R")
+    if settings.sensor is not None:
+        srf, _ = _srf_and_grid(settings)
+        wanted = [f"R_{b}" for b in srf.band_names]
+        if nm_cols:
+            raise ValueError(f"{p}: columns {nm_cols[:3]} are wavelengths, but --sensor {settings.sensor} expects "
+                             f"band columns {', '.join(wanted)}")
+        have = [c for c in columns if str(c).startswith("R_")]
+        missing = [c for c in wanted if c not in have]
+        extra = [c for c in have if c not in wanted]
+        if missing or extra:
+            raise ValueError(f"{p}: band columns do not match {settings.sensor} ({', '.join(wanted)}): "
+                             + "; ".join(x for x in (f"missing {', '.join(missing)}" if missing else "",
+                                                     f"unknown {', '.join(extra)}" if extra else "") if x))
+        rcols = wanted
+        wl = np.asarray(srf.weights) @ np.asarray(srf.wavelengths)  # band centres (nm), for the manifest
+    else:
+        if not nm_cols:
+            band_like = [c for c in columns if str(c).startswith("R_")]
+            hint = f" (band columns such as {band_like[0]} need --sensor)" if band_like else ""
+            raise ValueError(f"{p}: no R_<nm> reflectance columns found{hint}")
+        if np.any(np.diff(nm_wl) <= 0):
+            raise ValueError(f"{p}: spectral columns must be in increasing wavelength order")
+        _check_grid(nm_wl, str(p))
+        rcols, wl = nm_cols, nm_wl
+    missing_geometry = [g for g in GEOMETRY_NAMES if g not in columns]
+    if missing_geometry:
+        raise ValueError(f"{p}: missing geometry column(s) {', '.join(missing_geometry)} (sun zenith, view zenith "
+                         f"and relative azimuth angles in degrees, one per row)")
+    if n == 0:
+        raise ValueError(f"{p}: the archive has no rows")
+    spectral = {c for c in columns if str(c).startswith("R_")}
+    return ArchiveInfo(p, n, np.asarray(wl, np.float64), list(rcols), [], [c for c in columns if c not in spectral],
+                       fmt)
+
+
+@functools.lru_cache(maxsize=4)
+def _model_and_srf(leaf_model: str, sensor: str | None, grid_step: int, wavelengths: tuple, dtype: str):
+    from ._prosail import Prosail
+
+    settings = ArchiveSettings(model="prosail", sensor=sensor, grid_step=grid_step)
+    srf, grid = _srf_and_grid(settings, np.asarray(wavelengths))
+    srf = type(srf)(srf.wavelengths.astype(dtype), srf.weights.astype(dtype), srf.band_names, srf.name)
+    return Prosail(leaf_model, wavelengths=grid, dtype=np.dtype(dtype)), srf
+
+
+def canopy_free(settings: ArchiveSettings, columns) -> tuple[tuple[str, ...], list[str]]:
+    """``(free names, per-row fixed columns)`` for an archive with these carried ``columns``."""
+    present = [c for c in STRUCTURE_COLUMNS if c in columns]
+    if settings.free is not None:
+        free = tuple(settings.free)
+        unknown = [f for f in free if f not in INVERSION_BOUNDS]
+        if unknown:
+            raise ValueError(f"cannot invert {unknown[0]!r}; choose among {', '.join(INVERSION_BOUNDS)}")
+    else:
+        free = tuple(f for f in default_free(settings.leaf_model) if f not in present)
+    return free, [c for c in present if c not in free]
+
+
+def _column(carried, name: str, bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    v = pd.to_numeric(carried[name], errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(v) | (v < bounds[0]) | (v > bounds[1])
+    return v, bad
+
+
+def run_canopy_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: Chunk):
+    """Invert one chunk of a canopy archive in this process and return its output rows."""
+    import jax
+    import jax.numpy as jnp
+
+    model, srf = _model_and_srf(settings.leaf_model, settings.sensor, settings.grid_step,
+                                tuple(np.asarray(wavelengths, np.float64).tolist()), settings.dtype)
+    r = chunk.reflectance * (0.01 if settings.percent else 1.0)
+    valid, flags = row_flags([r])
+    n = r.shape[0]
+    free, per_row = canopy_free(settings, chunk.carried.columns)
+    known: dict[str, np.ndarray] = {}
+    for names, flag in ((GEOMETRY_NAMES, "invalid_geometry"), (per_row, "invalid_structure")):
+        for name in names:
+            known[name], bad = _column(chunk.carried, name, CANOPY_BOUNDS[name])
+            for i in np.flatnonzero(bad):
+                if flag not in flags[i]:
+                    flags[i].append(flag)
+            valid &= ~bad
+    rows = np.flatnonzero(valid)
+    status = np.full(n, int(Status.INVALID_INPUT), np.int8)
+    reported = list(REPORTED) + [f for f in free if f not in REPORTED]
+    cols = {}
+    for name in reported:
+        cols[name] = np.full(n, np.nan)
+        if name in free:
+            cols[f"{name}_std"] = np.full(n, np.nan)
+    extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
+    if rows.size:
+        # pad to the chunk size so that every chunk reuses one compilation (a lone short chunk: to its length)
+        size = n if chunk.start == 0 and n < settings.chunk_size else settings.chunk_size
+        pad = max(size - rows.size, 0)
+        sel = np.concatenate([rows, np.repeat(rows[:1], pad)])
+        geometry = {k: known[k][sel] for k in GEOMETRY_NAMES}
+        res = invert_canopy(jnp.asarray(r[sel], settings.dtype), geometry, srf, model, free=free,
+                            fixed={k: known[k][sel] for k in per_row}, lut_size=LUT_SIZE,
+                            max_steps=settings.max_steps, key=jax.random.key(0))
+        jax.block_until_ready(res.rmse)
+        k = rows.size
+        for name in reported:
+            cols[name][rows] = np.asarray(res.params[name])[:k]
+            if name in free:
+                cols[f"{name}_std"][rows] = np.asarray(res.std[name])[:k]
+        extra["rmse"][rows] = np.asarray(res.rmse)[:k]
+        extra["iterations"][rows] = np.asarray(res.iters)[:k]
+        status[rows] = np.asarray(res.status)[:k]
+        for i in rows[status[rows] == Status.MAX_STEPS]:
+            flags[i].append("not_converged")
+    return output_rows(chunk.carried, cols, extra, status, [sorted(set(f)) for f in flags])
