@@ -1,7 +1,6 @@
 """NetworkMethod: network × strategy (× fine-tuning) through the evaluation runner."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from leafjax.data._dataset import SpectralDataset, concat

@@ -40,7 +40,6 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 import equinox as eqx
-import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._geometry import Geometry, canopy_geometry

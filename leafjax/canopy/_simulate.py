@@ -12,6 +12,8 @@ Columns written by :func:`write_prosail_parquet` (one row per simulation):
 
 from __future__ import annotations
 
+from ..simulation._simulate import check_column_values
+
 from typing import Mapping
 
 import jax
@@ -96,19 +98,9 @@ def validate_prosail_table(model: Prosail, columns: Mapping[str, np.ndarray], so
         if bad:
             raise ValueError(f"{source}: unknown lidf_type {bad[0]!r} (campbell or verhoef)")
     for name in (*leaf_names, *CANOPY_BOUNDS):
-        if name not in columns:
-            continue
-        v = np.asarray(columns[name])
-        if not np.issubdtype(v.dtype, np.number):
-            raise ValueError(f"{source}: column {name!r} is not numeric")
-        bad = np.flatnonzero(~np.isfinite(v))
-        if bad.size:
-            raise ValueError(f"{source}: column {name!r} has NaN/Inf in row(s) {bad[:5].tolist()}")
-        lo, hi = (TRAITS[name].low, TRAITS[name].high) if name in TRAITS else CANOPY_BOUNDS[name]
-        out = np.flatnonzero((v < lo) | (v > hi))
-        if out.size:
-            raise ValueError(f"{source}: column {name!r} outside [{lo}, {hi}] in row(s) {out[:5].tolist()} "
-                             f"(e.g. {v[out[0]]!r})")
+        if name in columns:
+            lo, hi = (TRAITS[name].low, TRAITS[name].high) if name in TRAITS else CANOPY_BOUNDS[name]
+            check_column_values(name, columns[name], lo, hi, source)
 
 
 def _complete(model: Prosail, columns: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:

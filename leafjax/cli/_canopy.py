@@ -3,12 +3,19 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
-from ._common import CLIError, check_output_path, parse_wavelengths, positive_int, read_table, set_precision
+from ._common import (
+    CLIError,
+    check_output_path,
+    load_prior_file,
+    parse_wavelengths,
+    positive_int,
+    read_table,
+    set_precision,
+)
 
 #: Values of ``--factors``.
 FACTOR_CHOICES = ("bidirectional", "all")
@@ -56,16 +63,7 @@ def run_simulate(args) -> int:
     import jax
 
     from ..canopy import GaussianNoise, default_prosail_prior, sample_prosail_table, write_prosail_parquet
-    from ..simulation import prior_from_mapping
-
-    if args.prior:
-        try:
-            with open(args.prior) as fh:
-                prior = prior_from_mapping(json.load(fh))
-        except (OSError, json.JSONDecodeError) as e:
-            raise CLIError(f"--prior {args.prior}: {e}") from None
-    else:
-        prior = default_prosail_prior(args.leaf_model)
+    prior = load_prior_file(args.prior) if args.prior else default_prosail_prior(args.leaf_model)
     if args.noise_additive < 0 or args.noise_multiplicative < 0:
         raise CLIError("noise standard deviations must be >= 0")
     noise = None

@@ -104,3 +104,16 @@ def read_table(path: str):
     if len(df) == 0:
         raise CLIError(f"{path}: the table has no rows")
     return df
+
+
+def load_prior_file(path: str):
+    """Read a prior specification (JSON, see :func:`leafjax.simulation.prior_from_mapping`) with one-line errors."""
+    import json
+
+    from ..simulation import prior_from_mapping
+
+    try:
+        with open(path) as fh:
+            return prior_from_mapping(json.load(fh))
+    except (OSError, json.JSONDecodeError) as e:
+        raise CLIError(f"--prior {path}: {e}") from None

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 
 from . import _canopy
-from ._common import CLIError, check_output_path, parse_wavelengths, positive_int, read_table, set_precision
+from ._common import (
+    CLIError,
+    check_output_path,
+    load_prior_file,
+    parse_wavelengths,
+    positive_int,
+    read_table,
+    set_precision,
+)
 
 
 def add_parsers(sub) -> None:
@@ -55,18 +62,11 @@ def run_simulate(args) -> int:
     dtype = set_precision(args.dtype)
     import jax
 
-    from ..simulation import default_prior, make_noise, prior_from_mapping, write_spectra_parquet
+    from ..simulation import default_prior, make_noise, write_spectra_parquet
     from ..simulation._priors import check_within_bounds
 
     model = _model(args.model, wl, dtype)
-    if args.prior:
-        try:
-            with open(args.prior) as fh:
-                prior = prior_from_mapping(json.load(fh))
-        except (OSError, json.JSONDecodeError) as e:
-            raise CLIError(f"--prior {args.prior}: {e}") from None
-    else:
-        prior = default_prior(model.name)
+    prior = load_prior_file(args.prior) if args.prior else default_prior(model.name)
     check_within_bounds(prior, model.params_type.names)
     noise = make_noise(args.noise_additive, args.noise_multiplicative)
     key = jax.random.key(args.seed)

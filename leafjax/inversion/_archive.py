@@ -404,7 +404,6 @@ def _run_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: Chunk)
     n = spectra[0].shape[0]
     rows = np.flatnonzero(valid)
     dtype = jnp.float64 if settings.dtype == "float64" else jnp.float32
-    out = pd.DataFrame(index=range(n))
     status = np.full(n, int(Status.INVALID_INPUT), np.int8)
     est_cols: dict[str, np.ndarray] = {}
     extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}

@@ -24,7 +24,7 @@ from jaxtyping import PRNGKeyArray
 from ..physics import ProspectD, ProspectPro, get_leaf_model, nitrogen_from_protein
 from ..simulation import Prior, Uniform
 from ._invert import invert, make_problem
-from ._result import InversionResult, Status
+from ._result import InversionResult
 
 #: Optimal spectral subdomains (nm, inclusive) per constituent (FACTS §4; papers above).
 SUBDOMAINS: dict[str, tuple[tuple[int, int], ...]] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import ClassVar, Sequence
+from typing import Sequence
 
 import equinox as eqx
 import jax

@@ -136,6 +136,21 @@ def write_spectra_parquet(path, model: AbstractLeafModel, columns: Mapping[str, 
         return writer.rows
 
 
+def check_column_values(name: str, values, low: float, high: float, source: str, unit: str = "") -> None:
+    """Raise ``ValueError`` naming ``source``, the column and the first rows if ``values`` are non-numeric,
+    non-finite or outside ``[low, high]``."""
+    v = np.asarray(values)
+    if not np.issubdtype(v.dtype, np.number):
+        raise ValueError(f"{source}: column {name!r} is not numeric")
+    bad = np.flatnonzero(~np.isfinite(v))
+    if bad.size:
+        raise ValueError(f"{source}: column {name!r} has NaN/Inf in row(s) {bad[:5].tolist()}")
+    out = np.flatnonzero((v < low) | (v > high))
+    if out.size:
+        raise ValueError(f"{source}: column {name!r} outside [{low}, {high}]{' ' + unit if unit else ''} in "
+                         f"row(s) {out[:5].tolist()} (e.g. {v[out[0]]!r})")
+
+
 def validate_parameter_table(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], source: str = "table"
                              ) -> None:
     """Check a parameter table before a forward run: numeric, finite and inside the documented bounds.
@@ -143,16 +158,6 @@ def validate_parameter_table(model: AbstractLeafModel, columns: Mapping[str, np.
     Raises ``ValueError`` naming the column and the first offending rows.
     """
     for name in model.params_type.names:
-        if name not in columns:
-            continue
-        v = np.asarray(columns[name])
-        if not np.issubdtype(v.dtype, np.number):
-            raise ValueError(f"{source}: column {name!r} is not numeric")
-        bad = np.flatnonzero(~np.isfinite(v))
-        if bad.size:
-            raise ValueError(f"{source}: column {name!r} has NaN/Inf in row(s) {bad[:5].tolist()}")
-        t = TRAITS[name]
-        out = np.flatnonzero((v < t.low) | (v > t.high))
-        if out.size:
-            raise ValueError(f"{source}: column {name!r} outside [{t.low}, {t.high}] {t.unit} in row(s) "
-                             f"{out[:5].tolist()} (e.g. {v[out[0]]!r})")
+        if name in columns:
+            t = TRAITS[name]
+            check_column_values(name, columns[name], t.low, t.high, source, unit=t.unit)
