@@ -68,6 +68,8 @@ def run(data: Path, out: Path, strategy: str, max_rows: int | None) -> pd.DataFr
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "physical_inversion.csv", index=False)
+    # per-spectrum predictions with measured values: kept out of version control (not every dataset's licence
+    # allows redistributing its measurements)
     pd.concat(preds).to_csv(out / "predictions.csv", index=False)
     total = time.perf_counter() - t_start
     with open(out / "physical_inversion.md", "w") as fh:
