@@ -27,3 +27,43 @@ def model_and_params(version: str, columns: dict, dtype=np.float64, wavelengths=
     model = cls(wavelengths=wavelengths, dtype=dtype)
     params = pcls(**{k: jnp.asarray(v, dtype=dtype) for k, v in columns.items()})
     return model, params
+
+
+def interrupting_runner(after: int):
+    """A chunk runner that solves ``after`` chunks and then raises ``KeyboardInterrupt`` (a simulated crash)."""
+    from leafjax.inversion._archive import _run_chunk
+
+    done = []
+
+    def run(settings, wl, chunk):
+        if len(done) == after:
+            raise KeyboardInterrupt("simulated interruption")
+        done.append(chunk.start)
+        return _run_chunk(settings, wl, chunk)
+
+    return run
+
+
+def check_interrupted_run_resumes(path, settings, other_settings, tmp_path) -> None:
+    """Interrupt an archive run after 2 of 3 chunks, restart it, and compare with an uninterrupted run; then check
+    that an unfinished run refuses to continue under ``other_settings``."""
+    import pandas as pd
+    import pytest
+
+    from leafjax.inversion import invert_archive
+
+    full = tmp_path / "full.parquet"
+    invert_archive(path, full, settings, progress=False)
+    out = tmp_path / "resumed.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        invert_archive(path, out, settings, progress=False, chunk_runner=interrupting_runner(2))
+    parts = sorted(p.name for p in (tmp_path / "resumed.parquet.parts").glob("chunk-*.parquet"))
+    assert parts == ["chunk-00000000.parquet", "chunk-00000001.parquet"] and not out.exists()
+    summary = invert_archive(path, out, settings, progress=False)
+    assert summary["chunks_reused"] == 2 and summary["chunks_computed"] == 1
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(full))
+    # an unfinished run (one chunk done) refuses to be continued with other settings
+    with pytest.raises(KeyboardInterrupt):
+        invert_archive(path, tmp_path / "x.parquet", settings, progress=False, chunk_runner=interrupting_runner(1))
+    with pytest.raises(ValueError, match="other settings"):
+        invert_archive(path, tmp_path / "x.parquet", other_settings, progress=False)

@@ -10,8 +10,8 @@ import pytest
 from leafjax.canopy import Prosail, load_srf, write_prosail_parquet
 from leafjax.canopy._inversion import fcover
 from leafjax.cli import main
-from leafjax.inversion import ArchiveSettings, invert_archive
-from leafjax.inversion._archive import _run_chunk
+from leafjax.inversion import ArchiveSettings
+from helpers import check_interrupted_run_resumes
 
 GRID = np.arange(400, 2401, 10)
 N = 10
@@ -71,30 +71,8 @@ def test_cli_inverts_sentinel2_pixels_in_order_with_flags(archive, tmp_path):
 
 def test_interrupted_canopy_run_resumes_to_identical_output(archive, tmp_path):
     _, path, _, _ = archive
-    full = tmp_path / "full.parquet"
-    invert_archive(path, full, SETTINGS, progress=False)
-    out = tmp_path / "resumed.parquet"
-    calls = []
-
-    def failing(settings, wl, chunk):
-        if len(calls) == 2:
-            raise KeyboardInterrupt("simulated interruption")
-        calls.append(chunk.start)
-        return _run_chunk(settings, wl, chunk)
-
-    with pytest.raises(KeyboardInterrupt):
-        invert_archive(path, out, SETTINGS, progress=False, chunk_runner=failing)
-    parts = sorted(p.name for p in (tmp_path / "resumed.parquet.parts").glob("chunk-*.parquet"))
-    assert parts == ["chunk-00000000.parquet", "chunk-00000001.parquet"] and not out.exists()
-    summary = invert_archive(path, out, SETTINGS, progress=False)
-    assert summary["chunks_reused"] == 2 and summary["chunks_computed"] == 1
-    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(full))
     other = ArchiveSettings(**{**SETTINGS.__dict__, "sensor": "sentinel-2b"})
-    calls[:] = [-1]
-    with pytest.raises(KeyboardInterrupt):
-        invert_archive(path, tmp_path / "x.parquet", SETTINGS, progress=False, chunk_runner=failing)
-    with pytest.raises(ValueError, match="other settings"):
-        invert_archive(path, tmp_path / "x.parquet", other, progress=False)
+    check_interrupted_run_resumes(path, SETTINGS, other, tmp_path)
 
 
 def test_wavelength_columns_without_sensor(tmp_path):
