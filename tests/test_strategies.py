@@ -40,8 +40,15 @@ def spy(monkeypatch):
             seen.append(np.asarray(kw["validation"][0])[:, 0].copy())
         return _fit.fit(model, data, **kw)
 
+    def spying_fit_many(models, data, **kw):
+        for d in data:
+            seen.append(np.asarray(d[0])[:, 0].copy())
+        for d in kw.get("validation") or ():
+            seen.append(np.asarray(d[0])[:, 0].copy())
+        return _fit.fit_many(models, data, **kw)
+
     monkeypatch.setattr(strategies_module, "fit", spying_fit)
-    monkeypatch.setattr(finetune_module, "fit", spying_fit)
+    monkeypatch.setattr(finetune_module, "fit_many", spying_fit_many)
     return seen
 
 

@@ -4,6 +4,11 @@ hybrid + FT) on the shared leaf datasets, scored by the evaluation runner agains
 Usage (from the repository root; see experiments/README.md):
     python -m experiments.lodo_networks.run --grid cpu  --out results/lodo_networks_cpu
     python -m experiments.lodo_networks.run --grid full --out results/lodo_networks_full   # GPU
+
+The grid runs as one part per (trait, network) (plus the PLSR baselines per trait); each finished part is
+written to ``<out>/parts/`` at once, so an interrupted run (or one stopped by ``--time-budget``) continues
+where it stopped when the same command is run again.  Within a part, ``run_evaluation`` fits every held-out
+dataset × seed of one k together (``NetworkMethod.fit_many``: one batched training run per phase).
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ def main(argv=None) -> None:
     ap.add_argument("--datasets", default="", help="comma-separated dataset names (default: all files)")
     ap.add_argument("--n-boot", type=int, default=200)
     ap.add_argument("--no-lodo", action="store_true", help="skip the k = 0 (plain LODO) splits")
+    ap.add_argument("--time-budget", type=float, default=None,
+                    help="seconds: start no new (trait, network) part after this; rerun to continue")
+    ap.add_argument("--restart", action="store_true", help="discard finished parts of an earlier run in --out")
     args = ap.parse_args(argv)
     cfg = dict(GRIDS[args.grid])
     cfg.update({k: v for k, v in vars(args).items() if k in cfg and v is not None})
@@ -59,6 +67,8 @@ def main(argv=None) -> None:
 
     jax.config.update("jax_enable_x64", True)  # entry point: float64 physics for the simulations
     t0 = time.perf_counter()
+    parts = _parts_folder(out, {**cfg, "traits": args.traits, "datasets": args.datasets, "lodo": not args.no_lodo},
+                          restart=args.restart)
     ds = load_shared_datasets(args.data, split(args.datasets) or None)
     grid = np.arange(400.0, 2400.0 + 1e-9, cfg["step_nm"])
     ds, reports = compose(to_fraction, savgol, partial(resample, target_wavelengths=grid), flag_outliers)(ds)
@@ -73,12 +83,28 @@ def main(argv=None) -> None:
     fit_kwargs = dict(epochs=cfg["epochs"], patience=cfg["patience"], batch_size=cfg["batch_size"])
     # Fine-tuning on k rows: a fifth of them validate (at least 2 rows for k = 10), with more patience.
     ft_kwargs = dict(epochs=2 * cfg["epochs"], patience=2 * cfg["patience"], batch_size=64, val_fraction=0.2)
-    methods = network_methods(split(cfg["networks"]), strategies, split(cfg["finetune"]), fit_kwargs=fit_kwargs,
-                              finetune_fit_kwargs=ft_kwargs, simulated=simulated, cache={})
-    plsr = (PLSRTargetOnly(), PLSRSourceOnly(), PLSRCombined(), TraitMean())
     ks = [int(k) for k in split(cfg["ks"])]
-    preds = run_evaluation(ds, [*plsr, *methods], split(args.traits), ks=ks, seeds=range(cfg["seeds"]),
-                           lodo=not args.no_lodo, verbose=True)
+    units = ["plsr", *split(cfg["networks"])]
+    complete = True
+    for trait in split(args.traits):
+        for unit in units:  # one part per (trait, network): its strategies share the pre-training cache
+            path = parts / f"{trait}__{unit}.csv.gz"
+            if path.exists():
+                continue
+            if args.time_budget is not None and time.perf_counter() - t0 > args.time_budget:
+                complete = False
+                continue
+            if unit == "plsr":
+                methods = [PLSRTargetOnly(), PLSRSourceOnly(), PLSRCombined(), TraitMean()]
+            else:
+                methods = network_methods([unit], strategies, split(cfg["finetune"]), fit_kwargs=fit_kwargs,
+                                          finetune_fit_kwargs=ft_kwargs, simulated=simulated, cache={})
+            t_part = time.perf_counter()
+            preds = run_evaluation(ds, methods, [trait], ks=ks, seeds=range(cfg["seeds"]), lodo=not args.no_lodo,
+                                   verbose=True)
+            _write_part(path, preds, time.perf_counter() - t_part)
+            print(f"part {trait}/{unit}: {time.perf_counter() - t_part:.1f} s", flush=True)
+    preds, fit_s, part_s = _read_parts(parts)
     summary = summarise(preds, n_boot=args.n_boot)
     over = overview(summary)
     best = best_per_trait(over)
@@ -86,13 +112,56 @@ def main(argv=None) -> None:
     preds.to_csv(out / "predictions.csv.gz", index=False, float_format="%.6g")
     write_tables({"metrics_by_dataset": summary, "overview": over, "best": best}, out)
     elapsed = time.perf_counter() - t0
-    fit_s = {k: round(v, 1) for k, v in preds.attrs["fit_seconds"].items()}
     (out / "runtime.json").write_text(json.dumps({
-        "grid": args.grid, "config": cfg, "wall_seconds": round(elapsed, 1), "setup_seconds": round(t_sim, 1),
-        "device": str(jax.devices()[0]), "fit_seconds": fit_s}, indent=1) + "\n")
+        "grid": args.grid, "config": cfg, "complete": complete,
+        "compute_seconds": round(sum(part_s.values()), 1), "this_call_wall_seconds": round(elapsed, 1),
+        "setup_seconds": round(t_sim, 1), "device": str(jax.devices()[0]),
+        "part_seconds": {k: round(v, 1) for k, v in part_s.items()},
+        "fit_seconds": {k: round(v, 1) for k, v in fit_s.items()}}, indent=1) + "\n")
     print(over.to_string(index=False))
     print(best.to_string(index=False))
-    print(f"done in {elapsed:.1f} s on {jax.devices()[0]}; results in {out}")
+    state = "complete" if complete else "INCOMPLETE (time budget reached; rerun the same command to continue)"
+    print(f"{state}: {sum(part_s.values()):.1f} s of fitting in parts, this call {elapsed:.1f} s on "
+          f"{jax.devices()[0]}; results in {out}")
+
+
+def _parts_folder(out: Path, settings: dict, *, restart: bool) -> Path:
+    """``out/parts`` for finished (trait, network) prediction tables; refuses to mix settings across runs."""
+    parts = out / "parts"
+    manifest = parts / "settings.json"
+    if restart and parts.exists():
+        for f in parts.iterdir():
+            f.unlink()
+    parts.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(settings, sort_keys=True, default=str)
+    if manifest.exists() and manifest.read_text() != text:
+        raise SystemExit(f"{parts} holds parts of a run with other settings; use --restart or another --out")
+    manifest.write_text(text)
+    return parts
+
+
+def _write_part(path: Path, preds, seconds: float) -> None:
+    """Write one part atomically (temporary file, then rename) with its timing in a JSON sidecar."""
+    tmp = path.with_suffix(".tmp")
+    preds.to_csv(tmp, index=False, float_format="%.6g", compression="gzip")
+    meta = {"seconds": seconds, "fit_seconds": preds.attrs.get("fit_seconds", {})}
+    path.with_name(path.name.replace(".csv.gz", ".json")).write_text(json.dumps(meta))
+    tmp.replace(path)
+
+
+def _read_parts(parts: Path):
+    import pandas as pd
+
+    frames, fit_s, part_s = [], {}, {}
+    for f in sorted(parts.glob("*.csv.gz")):
+        frames.append(pd.read_csv(f))
+        meta = json.loads(f.with_name(f.name.replace(".csv.gz", ".json")).read_text())
+        part_s[f.name.replace(".csv.gz", "")] = meta["seconds"]
+        for k, v in meta["fit_seconds"].items():
+            fit_s[k] = fit_s.get(k, 0.0) + v
+    if not frames:
+        raise SystemExit("no finished part to summarise")
+    return pd.concat(frames, ignore_index=True), fit_s, part_s
 
 
 def best_per_trait(over):

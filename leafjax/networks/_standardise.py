@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jax.numpy as jnp
@@ -55,6 +56,16 @@ class TraitRegressor(nnx.Module):
         self.y_mean = Statistic(jnp.asarray(y_mean, dtype=dtype))
         self.y_scale = Statistic(jnp.asarray(y_scale, dtype=dtype))
         self.config = dict(config or {})
+
+    # ``config`` is kept as canonical JSON text so that the module's graph definition stays hashable (it is
+    # a static argument of the compiled training loop); reading it gives a fresh dict.
+    @property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self._config_json)
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self._config_json = json.dumps(value, sort_keys=True)
 
     def standardise_inputs(self, x: Float[Array, "batch wl"]) -> Float[Array, "batch wl"]:
         x = jnp.asarray(x, dtype=self.x_mean.dtype)

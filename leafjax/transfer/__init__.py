@@ -13,13 +13,16 @@ from ._filters import group_of as group_of, unfreezing_order as unfreezing_order
 from ._finetune import (
     FINETUNE_METHODS as FINETUNE_METHODS,
     finetune as finetune,
+    finetune_many as finetune_many,
     prepare_finetuning as prepare_finetuning,
 )
 from ._fit import (
+    AdamWCosine as AdamWCosine,
     FitHistory as FitHistory,
     default_optimiser as default_optimiser,
     evaluate as evaluate,
     fit as fit,
+    fit_many as fit_many,
     make_train_step as make_train_step,
     masked_mse as masked_mse,
     predict as predict,

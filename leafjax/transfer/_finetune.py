@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from flax import nnx
 
 from . import _filters as filters
-from ._fit import FitHistory, fit
+from ._fit import FitHistory, fit_many
 from ._wrappers import apply_wrapper
 
 #: Fine-tuning methods understood by :func:`prepare_finetuning` and :func:`finetune`.
@@ -41,16 +44,38 @@ def prepare_finetuning(model: nnx.Module, method: str = "full", *, seed: int = 0
     raise ValueError(f"unknown fine-tuning method {method!r}; known: {', '.join(FINETUNE_METHODS)}")
 
 
+def finetune_many(models: nnx.Module | Sequence[nnx.Module], data: Sequence[tuple], method: str = "full", *,
+                  seeds: Sequence[int] | None = None, method_kwargs: dict[str, Any] | None = None, **fit_kwargs
+                  ) -> tuple[list[nnx.Module], list[list[FitHistory]]]:
+    """Fine-tune ``M`` models of one structure (or one model ``M`` times) on ``M`` data sets at once, each as
+    :func:`finetune` would alone: the same wrapping (seeded per model), the same stages, each stage one
+    :func:`~leafjax.transfer.fit_many` call.  ``seeds``: one per model (default 0).  Returns the models and,
+    per model, its list of per-stage histories."""
+    data = list(data)
+    n = len(data)
+    models = [models] * n if isinstance(models, nnx.Module) else list(models)
+    seeds = [0] * n if seeds is None else [int(s) for s in seeds]
+    if not len(models) == len(seeds) == n:
+        raise ValueError(f"{len(models)} models, {len(seeds)} seeds and {n} data sets: need one of each per model")
+    if n == 0:
+        return [], []
+    prepared = [prepare_finetuning(m, method, seed=s, **(method_kwargs or {})) for m, s in zip(models, seeds)]
+    models, stages = [p[0] for p in prepared], prepared[0][1]
+    histories: list[list[FitHistory]] = [[] for _ in range(n)]
+    offsets = np.zeros(n, dtype=np.int64)
+    for trainable in stages:
+        models, stage = fit_many(models, data, trainable=trainable, seeds=seeds, epoch_offset=offsets, **fit_kwargs)
+        for i, h in enumerate(stage):
+            histories[i].append(h)
+            offsets[i] += h.epochs_run
+    return models, histories
+
+
 def finetune(model: nnx.Module, data: tuple, method: str = "full", *, seed: int = 0,
              method_kwargs: dict[str, Any] | None = None, **fit_kwargs) -> tuple[nnx.Module, list[FitHistory]]:
     """Fine-tune a copy of ``model`` on ``data = (X, Y)`` with ``method`` (see :func:`prepare_finetuning`),
     through :func:`~leafjax.transfer.fit`: one call per stage (``epochs`` per stage for ``"gradual"``), all
     with the same validation split.  Returns the model and the list of per-stage histories."""
-    model, stages = prepare_finetuning(model, method, seed=seed, **(method_kwargs or {}))
-    histories: list[FitHistory] = []
-    offset = 0
-    for trainable in stages:
-        model, history = fit(model, data, trainable=trainable, seed=seed, epoch_offset=offset, **fit_kwargs)
-        offset += history.epochs_run
-        histories.append(history)
-    return model, histories
+    models, histories = finetune_many([model], [data], method, seeds=[seed], method_kwargs=method_kwargs,
+                                      **fit_kwargs)
+    return models[0], histories[0]

@@ -22,8 +22,8 @@ from flax import nnx
 
 from ..evaluation._protocol import AbstractTraitMethod
 from ..networks._registry import make_regressor
-from ._finetune import FINETUNE_METHODS, finetune
-from ._fit import fit, predict
+from ._finetune import FINETUNE_METHODS, finetune_many
+from ._fit import fit_many, predict
 from ._strategies import STRATEGIES
 
 if TYPE_CHECKING:
@@ -117,54 +117,87 @@ class NetworkMethod(AbstractTraitMethod):
             ft = f"_{self.finetune_method}" if self.strategy in ("stft", "hybrid_ft") else ""
             self.name = f"{self.network}_{self.strategy}{ft}"
 
-    # -- training helpers -------------------------------------------------------------------------------
-    def _from_scratch(self, x: np.ndarray, y: np.ndarray) -> nnx.Module:
-        model = make_regressor(self.network, x, y, rngs=nnx.Rngs(self.seed), **(self.network_kwargs or {}))
-        model, _ = fit(model, (x, y), seed=self.seed, **(self.fit_kwargs or {}))
-        return model
+    # -- training helpers (each trains a list of independent models in one batched run) ------------------
+    def _from_scratch_many(self, data: list[tuple[np.ndarray, np.ndarray]]) -> list[nnx.Module]:
+        if not data:
+            return []
+        models = [make_regressor(self.network, x, y, rngs=nnx.Rngs(self.seed), **(self.network_kwargs or {}))
+                  for x, y in data]
+        models, _ = fit_many(models, data, seeds=[self.seed] * len(data), **(self.fit_kwargs or {}))
+        return models
 
-    def _pretrained(self, kind: str, x: np.ndarray, y: np.ndarray, key_parts: tuple) -> nnx.Module:
-        key = None
-        if self.cache is not None:
-            key = _digest(kind, self.network, self.network_kwargs, self.fit_kwargs, self.seed, *key_parts)
-            if key in self.cache:
-                return self.cache[key]
-        model = self._from_scratch(x, y)
-        if key is not None:
-            self.cache[key] = model
-        return model
+    def _pretrained_many(self, kind: str, items: list[tuple[np.ndarray, np.ndarray, tuple]]) -> list[nnx.Module]:
+        """Models trained from scratch on each ``(x, y, key_parts)``; memoised in ``cache`` by content, and each
+        distinct training set trained once."""
+        keys = [_digest(kind, self.network, self.network_kwargs, self.fit_kwargs, self.seed, *parts)
+                for _, _, parts in items]
+        cache = self.cache if self.cache is not None else {}
+        todo = {}
+        for key, (x, y, _) in zip(keys, items):
+            if key not in cache and key not in todo:
+                todo[key] = (x, y)
+        for key, model in zip(todo, self._from_scratch_many(list(todo.values()))):
+            cache[key] = model
+        return [cache[key] for key in keys]
 
-    def _source_model(self, train: SpectralDataset, trait: str) -> nnx.Module:
-        xs, ys = _xy(train, trait)
-        ids = train.meta["sample_id"].to_numpy().astype(str)
-        return self._pretrained("source", xs, ys, (trait, train.wavelengths, ids.tolist(), ys))
+    def _source_items(self, trains: list[SpectralDataset], trait: str) -> list[tuple]:
+        items = []
+        for train in trains:
+            xs, ys = _xy(train, trait)
+            ids = train.meta["sample_id"].to_numpy().astype(str)
+            items.append((xs, ys, (trait, train.wavelengths, ids.tolist(), ys)))
+        return items
 
-    def _simulated_model(self, train: SpectralDataset, trait: str) -> nnx.Module:
-        xs, ys = self.simulated.for_trait(trait, train.wavelengths)
-        return self._pretrained("simulated", xs, ys, (trait, train.wavelengths, self.simulated.x.shape))
+    def _simulated_items(self, trains: list[SpectralDataset], trait: str) -> list[tuple]:
+        items = []
+        for train in trains:
+            xs, ys = self.simulated.for_trait(trait, train.wavelengths)
+            items.append((xs, ys, (trait, train.wavelengths, self.simulated.x.shape)))
+        return items
 
-    def _tune(self, model: nnx.Module, target: tuple) -> nnx.Module:
-        model, _ = finetune(model, target, self.finetune_method, seed=self.seed, method_kwargs=self.method_kwargs,
-                            **(self.finetune_fit_kwargs or self.fit_kwargs or {}))
-        return model
+    def _tune_many(self, models: list[nnx.Module], targets: list[tuple]) -> list[nnx.Module]:
+        if not targets:
+            return []
+        models, _ = finetune_many(models, targets, self.finetune_method, seeds=[self.seed] * len(targets),
+                                  method_kwargs=self.method_kwargs,
+                                  **(self.finetune_fit_kwargs or self.fit_kwargs or {}))
+        return models
 
     # -- AbstractTraitMethod ----------------------------------------------------------------------------
     def fit(self, train: SpectralDataset, trait: str, target_sample: SpectralDataset | None = None) -> nnx.Module:
-        if self.requires_target_sample and target_sample is None:
-            raise ValueError(f"{self.name}: strategy {self.strategy!r} needs a target sample")
+        return self.fit_many([(train, trait, target_sample)])[0]
+
+    def fit_many(self, jobs) -> list[nnx.Module]:
+        """Fit every ``(train, trait, target_sample)`` job; jobs on one wavelength grid train together (one
+        :func:`~leafjax.transfer.fit_many` run per phase), pre-training shared through ``cache``."""
+        out: list[nnx.Module | None] = [None] * len(jobs)
+        groups: dict[tuple, list[int]] = {}
+        for i, (train, trait, target) in enumerate(jobs):
+            if self.requires_target_sample and target is None:
+                raise ValueError(f"{self.name}: strategy {self.strategy!r} needs a target sample")
+            grid = (train if train is not None else target).wavelengths
+            groups.setdefault((trait, tuple(np.round(np.asarray(grid, float), 6))), []).append(i)
+        for (trait, _), idx in groups.items():
+            trains = [jobs[i][0] for i in idx]
+            targets = [_xy(jobs[i][2], trait) if jobs[i][2] is not None else None for i in idx]
+            for i, model in zip(idx, self._fit_group(trains, trait, targets)):
+                out[i] = model
+        return out
+
+    def _fit_group(self, trains: list, trait: str, targets: list) -> list[nnx.Module]:
         s = self.strategy
         if s == "sst":
-            return self._from_scratch(*_xy(target_sample, trait))
+            return self._from_scratch_many(targets)
         if s == "sot":
-            return self._source_model(train, trait)
+            return self._pretrained_many("source", self._source_items(trains, trait))
         if s == "stft":
-            return self._tune(self._source_model(train, trait), _xy(target_sample, trait))
+            return self._tune_many(self._pretrained_many("source", self._source_items(trains, trait)), targets)
         if s == "cstt":
-            (xs, ys), (xt, yt) = _xy(train, trait), _xy(target_sample, trait)
-            return self._from_scratch(np.concatenate([xs, xt]), np.concatenate([ys, yt]))
-        if s == "hybrid":
-            return self._simulated_model(train, trait)
-        return self._tune(self._simulated_model(train, trait), _xy(target_sample, trait))  # hybrid_ft
+            both = [(np.concatenate([xs, xt]), np.concatenate([ys, yt]))
+                    for (xs, ys), (xt, yt) in zip((_xy(t, trait) for t in trains), targets)]
+            return self._from_scratch_many(both)
+        pre = self._pretrained_many("simulated", self._simulated_items(trains, trait))
+        return pre if s == "hybrid" else self._tune_many(pre, targets)  # hybrid / hybrid_ft
 
     def predict(self, fitted: nnx.Module, test: SpectralDataset) -> np.ndarray:
         return predict(fitted, test.spectra())[:, 0]
