@@ -101,43 +101,47 @@ def run_evaluation(ds: SpectralDataset, methods: Sequence[AbstractTraitMethod], 
     frames = []
     fit_seconds = dict.fromkeys(names, 0.0)
     for trait in traits:
-        groups = [list(lodo_splits(ds, trait, min_test=min_test))] if lodo else []
-        groups += [list(k_target_splits(ds, trait, [k], seeds, min_test=min_test)) for k in ks]
+        splits = list(lodo_splits(ds, trait, min_test=min_test)) if lodo else []
+        splits += list(k_target_splits(ds, trait, ks, seeds, min_test=min_test))
         fitted_once: dict[tuple[str, str], Any] = {}  # methods that ignore the target sample: one fit per fold
-        for splits in groups:  # one k at a time: its splits are fitted together, method by method
-            views = []
-            for split in splits:
-                train_rows = split.train[allowed[split.train]]
-                rows_all = np.concatenate([train_rows, split.target, split.test])
-                bands = ds.subset(rows_all).valid_bands()
-                view = ds.select_wavelengths(bands)
-                views.append((split, train_rows.size, view.subset(train_rows), view.subset(split.test),
-                              view.subset(split.target) if split.k > 0 else None))
-                if verbose:
-                    print(f"{trait} {split.held_out} k={split.k} seed={split.seed}: {train_rows.size} train, "
-                          f"{split.test.size} test, {int(bands.sum())} bands", flush=True)
-            for m in methods:
-                todo = []  # (view index, cache key or None)
-                for i, (split, n_train, train, test, target) in enumerate(views):
-                    no_data = target is None and n_train == 0  # e.g. LODO of the only dataset with chl
-                    if no_data or (m.requires_target_sample and target is None) or (m.uses_train and not n_train):
-                        continue
-                    todo.append((i, None if m.uses_target_sample else (m.name, split.held_out)))
-                t0 = time.perf_counter()
-                new = {}
-                for i, key in todo:  # one job per distinct fit
-                    if key is None or (key not in fitted_once and key not in new):
-                        new[i if key is None else key] = i
-                results = m.fit_many([(views[i][2], trait, views[i][4]) for i in new.values()])
-                fitted = dict(zip(new, results))
-                for key in new:
-                    if not isinstance(key, int):
-                        fitted_once[key] = fitted[key]
-                fit_seconds[m.name] += time.perf_counter() - t0
-                for i, key in todo:
-                    split, _, _, test, _ = views[i]
-                    model = fitted[i] if key is None else fitted_once[key]
-                    frames.append(_frame(split, m.name, split.test, ds, m.predict(model, test)))
+        train_views: dict[tuple[str, bytes], Any] = {}  # one training view per held-out dataset and band set
+        # every split of the trait (all k, seeds, held-out datasets) is handed to each method at once (fit_many)
+        views = []
+        for split in splits:
+            train_rows = split.train[allowed[split.train]]
+            rows_all = np.concatenate([train_rows, split.target, split.test])
+            bands = ds.subset(rows_all).valid_bands()
+            view = ds.select_wavelengths(bands)
+            key = (split.held_out, np.packbits(bands).tobytes())
+            if key not in train_views:
+                train_views[key] = view.subset(train_rows)
+            views.append((split, train_rows.size, train_views[key], view.subset(split.test),
+                          view.subset(split.target) if split.k > 0 else None))
+            if verbose:
+                print(f"{trait} {split.held_out} k={split.k} seed={split.seed}: {train_rows.size} train, "
+                      f"{split.test.size} test, {int(bands.sum())} bands", flush=True)
+        for m in methods:
+            todo = []  # (view index, cache key or None)
+            for i, (split, n_train, train, test, target) in enumerate(views):
+                no_data = target is None and n_train == 0  # e.g. LODO of the only dataset with chl
+                if no_data or (m.requires_target_sample and target is None) or (m.uses_train and not n_train):
+                    continue
+                todo.append((i, None if m.uses_target_sample else (m.name, split.held_out)))
+            t0 = time.perf_counter()
+            new = {}
+            for i, key in todo:  # one job per distinct fit
+                if key is None or (key not in fitted_once and key not in new):
+                    new[i if key is None else key] = i
+            results = m.fit_many([(views[i][2], trait, views[i][4]) for i in new.values()])
+            fitted = dict(zip(new, results))
+            for key in new:
+                if not isinstance(key, int):
+                    fitted_once[key] = fitted[key]
+            fit_seconds[m.name] += time.perf_counter() - t0
+            for i, key in todo:
+                split, _, _, test, _ = views[i]
+                model = fitted[i] if key is None else fitted_once[key]
+                frames.append(_frame(split, m.name, split.test, ds, m.predict(model, test)))
     cols = ["held_out", "trait", "k", "seed", "method", "row", "sample_id", "measured", "predicted"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     out.attrs["fit_seconds"] = fit_seconds
