@@ -1,6 +1,6 @@
 """Evaluation protocol: LODO and k-target-sample splits, metrics with bootstrap intervals, the method
-interface with its generic runner, calibration of prediction intervals from the target sample, and
-reports (tables and figures)."""
+interface with its generic runner, cross-fitted predictions of the target sample, calibration of prediction
+intervals from the target sample, and reports (tables and figures)."""
 
 from ._calibration import (
     CALIBRATIONS as CALIBRATIONS,
@@ -21,6 +21,7 @@ from ._coverage import (
     gaussian_interval as gaussian_interval,
     interval_coverage as interval_coverage,
 )
+from ._crossfit import CrossFit as CrossFit, cross_fit as cross_fit, fold_ids as fold_ids
 from ._metrics import (
     METRICS as METRICS,
     bias as bias,
