@@ -214,12 +214,34 @@ def test_shape_mismatch_raises(name):
         calibrated_interval(name, x, x, x, np.ones((2, 2)), np.ones((2, 2)), LEVEL)
 
 
+def test_offset_makes_zero_sigma_usable():
+    """σ + β with β the offset: the same as stating σ + β with no offset; zero σ rows then get width 2qβ."""
+    rng = np.random.default_rng(13)
+    k, n = 20, 6
+    p = rng.normal(size=k + n)
+    sd = np.where(np.arange(k + n) % 3 == 0, 0.0, rng.uniform(0.5, 2.0, k + n))
+    y = p + rng.normal(size=k + n)
+    beta = 0.7
+    a = normalised_conformal_interval(y[:k], p[:k], sd[:k], p[k:], sd[k:], LEVEL, offset=beta)
+    b = normalised_conformal_interval(y[:k], p[:k], sd[:k] + beta, p[k:], sd[k:] + beta, LEVEL)
+    np.testing.assert_allclose(a, b)
+    for name in ("conformal_norm", "var_scaling", "var_scaling_add"):
+        a = calibrated_interval(name, y[:k], p[:k], sd[:k] ** 2, p[k:], sd[k:] ** 2, LEVEL, std_offset=beta)
+        b = calibrated_interval(name, y[:k], p[:k], (sd[:k] + beta) ** 2, p[k:], (sd[k:] + beta) ** 2, LEVEL)
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+        assert np.all(a[1] > a[0])
+    with pytest.raises(ValueError, match="offset"):
+        normalised_conformal_interval(y[:k], p[:k], sd[:k], p[k:], sd[k:], LEVEL, offset=-1.0)
+
+
 def test_non_positive_sigma_raises():
     x = np.ones(10)
     with pytest.raises(ValueError, match="> 0"):
         normalised_conformal_interval(x, x, np.r_[0.0, np.ones(9)], x, x, LEVEL)
     with pytest.raises(ValueError, match="> 0"):
         fit_variance_scaling(x, x, -x)
+    with pytest.raises(ValueError, match=">= 0"):
+        calibrated_interval("conformal_norm", x, x, -x, x, x, LEVEL)
     with pytest.raises(ValueError, match="negative"):
         conformal_quantile(np.array([1.0, -1.0]), LEVEL)
 

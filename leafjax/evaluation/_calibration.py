@@ -8,9 +8,10 @@ functions turn any point prediction into intervals with a stated coverage:
 - :func:`absolute_conformal_interval`: split-conformal :math:`\hat y \pm q`, with :math:`q` the
   :math:`\lceil (k+1)\,\text{level} \rceil`-th smallest absolute residual on the ``k`` rows (Vovk et al. 2005;
   Lei et al. 2018, §2.2).
-- :func:`normalised_conformal_interval`: studentised split-conformal :math:`\hat y \pm q\,\sigma`, with
-  :math:`q` the same order statistic of :math:`|y - \hat y| / \sigma` (Lei et al. 2018, §5.2; Papadopoulos et
-  al. 2008), so the width follows the method's own per-sample :math:`\sigma`.
+- :func:`normalised_conformal_interval`: studentised split-conformal :math:`\hat y \pm q\,(\sigma + \beta)`, with
+  :math:`q` the same order statistic of :math:`|y - \hat y| / (\sigma + \beta)` (Lei et al. 2018, §5.2;
+  Papadopoulos et al. 2008, whose offset :math:`\beta \ge 0` keeps a stated :math:`\sigma = 0` usable), so the
+  width follows the method's own per-sample :math:`\sigma`.
 - :func:`fit_variance_scaling` / :func:`variance_scaled_interval`: the stated variance multiplied by the mean
   squared standardised residual on the ``k`` rows (the maximum-likelihood scale of Gaussian errors; Laves et
   al. 2020), optionally plus an additive variance, then a central Gaussian interval.
@@ -117,24 +118,33 @@ def absolute_conformal_interval(measured_cal, predicted_cal, predicted, level: f
 
 
 def normalised_conformal_interval(measured_cal, predicted_cal, std_cal, predicted, std,
-                                  level: float = DEFAULT_LEVEL) -> tuple[np.ndarray, np.ndarray]:
-    r"""Studentised split-conformal interval :math:`\hat y \pm q\,\sigma`, :math:`q` =
-    :func:`conformal_quantile` of :math:`|y_i - \hat y_i| / \sigma_i` on the ``k`` calibration rows.
+                                  level: float = DEFAULT_LEVEL, *, offset: float = 0.0
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Studentised split-conformal interval :math:`\hat y \pm q\,(\sigma + \beta)`, :math:`q` =
+    :func:`conformal_quantile` of :math:`|y_i - \hat y_i| / (\sigma_i + \beta)` on the ``k`` calibration rows.
 
     **Arguments:** ``measured_cal``, ``predicted_cal``, ``std_cal``: ``(k,)``; ``predicted``, ``std``:
-    ``(n,)``.  Trait unit throughout; ``std`` is the method's stated 1-σ (any common factor cancels: the
-    intervals are invariant to rescaling ``std_cal`` and ``std`` together).  Finite stated σ must be > 0.
+    ``(n,)``.  Trait unit throughout; ``std`` is the method's stated 1-σ (with ``offset = 0`` any common factor
+    cancels: the intervals are invariant to rescaling ``std_cal`` and ``std`` together).  ``offset`` :math:`\beta`
+    (trait unit, ≥ 0) is the sensitivity parameter of Papadopoulos et al. (2008): it limits how narrow an
+    interval a small stated σ can give and makes σ = 0 usable.  For the guarantee it must not depend on the
+    calibration labels (e.g. a fixed value, or a statistic of the stated σ of calibration and test rows
+    together).  Finite σ must be ≥ 0 and σ + β > 0.
 
     **Returns:** ``(lower, upper)``, each ``(n,)``, trait unit; ``(-inf, inf)`` when ``k`` is too small.
     """
     y, p, s = _vectors(("measured_cal", "predicted_cal", "std_cal"), measured_cal, predicted_cal, std_cal)
     pred, sd = _vectors(("predicted", "std"), predicted, std)
+    offset = float(offset)
+    if not offset >= 0.0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
     ok = np.isfinite(y) & np.isfinite(p) & np.isfinite(s)
-    if np.any(s[ok] <= 0) or np.any(sd[np.isfinite(sd)] <= 0):
-        raise ValueError("stated standard deviations must be > 0")
-    q = conformal_quantile(np.abs(y[ok] - p[ok]) / s[ok], level)
+    finite_sd = sd[np.isfinite(sd)]
+    if np.any(s[ok] < 0) or np.any(finite_sd < 0) or np.any(s[ok] + offset <= 0) or np.any(finite_sd + offset <= 0):
+        raise ValueError("stated standard deviations must be > 0 (>= 0 with a positive offset)")
+    q = conformal_quantile(np.abs(y[ok] - p[ok]) / (s[ok] + offset), level)
     with np.errstate(invalid="ignore"):  # inf * finite σ stays inf; NaN σ gives NaN bounds
-        half = q * sd
+        half = q * (sd + offset)
     return pred - half, pred + half
 
 
@@ -223,26 +233,35 @@ CALIBRATIONS: tuple[str, ...] = ("conformal_abs", "conformal_norm", "var_scaling
 
 
 def calibrated_interval(name: str, measured_cal, predicted_cal, variance_cal, predicted, variance,
-                        level: float = DEFAULT_LEVEL) -> tuple[np.ndarray, np.ndarray]:
+                        level: float = DEFAULT_LEVEL, *, std_offset: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Interval calibration ``name`` (one of :data:`CALIBRATIONS`) with one signature: ``conformal_abs``
     (:func:`absolute_conformal_interval`, variances unused), ``conformal_norm``
-    (:func:`normalised_conformal_interval` with σ = sqrt(variance)), ``var_scaling`` and ``var_scaling_add``
-    (:func:`variance_scaled_interval` without / with the additive term).
+    (:func:`normalised_conformal_interval` with σ = sqrt(variance) and ``offset = std_offset``), ``var_scaling``
+    and ``var_scaling_add`` (:func:`variance_scaled_interval` without / with the additive term, of the variance
+    (sqrt(variance) + ``std_offset``)²).
 
     **Arguments:** ``measured_cal``, ``predicted_cal`` ``(k,)`` and ``variance_cal`` ``(k,)`` of the calibration
-    rows, ``predicted`` and ``variance`` ``(n,)`` of the test rows (trait unit and unit²).  **Returns:**
-    ``(lower, upper)``, each ``(n,)``, trait unit.
-    Shapes are checked for every ``name`` (also the variances ``conformal_abs`` does not use).
+    rows, ``predicted`` and ``variance`` ``(n,)`` of the test rows (trait unit and unit²); ``std_offset``
+    (trait unit, ≥ 0) added to every stated σ.  Shapes are checked for every ``name`` (also the variances
+    ``conformal_abs`` does not use).
+
+    **Returns:** ``(lower, upper)``, each ``(n,)``, trait unit.
     """
     _check_level(level)
     _vectors(("measured_cal", "predicted_cal", "variance_cal"), measured_cal, predicted_cal, variance_cal)
     _vectors(("predicted", "variance"), predicted, variance)
+    v_cal, v = np.asarray(variance_cal, float), np.asarray(variance, float)
+    if np.any(v_cal[np.isfinite(v_cal)] < 0) or np.any(v[np.isfinite(v)] < 0):
+        raise ValueError("stated variances must be >= 0")
+    sd_cal, sd = np.sqrt(v_cal), np.sqrt(v)
     if name == "conformal_abs":
         return absolute_conformal_interval(measured_cal, predicted_cal, predicted, level)
     if name == "conformal_norm":
-        return normalised_conformal_interval(measured_cal, predicted_cal, np.sqrt(np.asarray(variance_cal, float)),
-                                             predicted, np.sqrt(np.asarray(variance, float)), level)
+        return normalised_conformal_interval(measured_cal, predicted_cal, sd_cal, predicted, sd, level,
+                                             offset=std_offset)
     if name in ("var_scaling", "var_scaling_add"):
-        return variance_scaled_interval(measured_cal, predicted_cal, variance_cal, predicted, variance, level,
-                                        additive=name == "var_scaling_add")
+        if not std_offset >= 0.0:
+            raise ValueError(f"std_offset must be >= 0, got {std_offset}")
+        return variance_scaled_interval(measured_cal, predicted_cal, (sd_cal + std_offset) ** 2, predicted,
+                                        (sd + std_offset) ** 2, level, additive=name == "var_scaling_add")
     raise ValueError(f"unknown calibration {name!r}; known: {', '.join(CALIBRATIONS)}")
