@@ -14,10 +14,11 @@ wall time of that run and the ``--networks`` folder it read.
 Outputs (``--out``), per trait; "held-out rows" are the rows of a held-out dataset not among its k labelled
 rows, over ``--repeats`` random draws of those k rows:
 - ``inversion``: RMSE, R² and stated-interval coverage of the PROSPECT-PRO inversion per dataset (all rows).
-- ``fusion_by_dataset``, ``fusion_overview``: RMSE and R² on the held-out rows of every single method and
-  fuser: ``fusion_*`` (target-free methods), ``xfit_fusion_*`` (plus ``plsr_target`` and ``plsr_combined`` with
-  weights learned on their cross-fitted predictions of the k rows) and ``insample_fusion_*`` (the same with
-  their in-sample predictions, the biased alternative).
+- ``fusion_by_dataset``, ``fusion_overview``: RMSE, R² (and the coverage of the stated intervals, where a method
+  states them) on the held-out rows of every single method and fuser: ``fusion_*`` (target-free methods),
+  ``xfit_fusion_*`` (plus ``plsr_target`` and ``plsr_combined`` with weights learned on their cross-fitted
+  predictions of the k rows) and ``insample_fusion_*`` (the same with their in-sample predictions, the biased
+  alternative).
 - ``fusion_vs_best``: each fuser against the best single method of its inputs, median RMSE over held-out
   datasets with 95 % bootstrap intervals over datasets and the paired interval of the difference.
 - ``calibration_by_dataset``, ``calibration_overview``: coverage and mean width on the held-out rows of the
@@ -307,6 +308,12 @@ def main(argv=None) -> None:
     calib_over = calib_ds.groupby(["trait", "method", "interval"], as_index=False).agg(
         n_datasets=("coverage", "size"), mean_coverage=("coverage", "mean"), median_coverage=("coverage", "median"),
         min_coverage=("coverage", "min"), median_mean_width=("mean_width", "median"))
+    # coverage of the stated intervals beside the accuracy (column name as in earlier versions of the tables)
+    cov_col = f"coverage{round(100 * args.level)}"
+    stated = calib_ds[calib_ds["interval"] == "stated"].rename(columns={"coverage": cov_col})
+    fusion_ds = fusion_ds.merge(stated[["trait", "held_out", "method", cov_col]], how="left")
+    fusion_over = fusion_over.merge(fusion_ds.groupby(["trait", "method"], as_index=False)[cov_col].median()
+                                    .rename(columns={cov_col: f"median_{cov_col}"}), how="left")
     weight_cols = [c for c in weights.columns if c not in ("trait", "held_out", "repeat", "n_test", "group", "fuser")]
 
     # 3. model selection: meta-features without labels (incl. the inversion residual), recommend per trait
