@@ -33,6 +33,9 @@ def test_conformal_quantile_picks_the_exact_order_statistic():
     assert conformal_quantile(np.arange(1.0, 10.0), 0.9) == 9.0  # k = 9: ⌈9⌉ = 9th = the largest
     assert conformal_quantile(np.arange(1.0, 9.0), 0.9) == np.inf  # k = 8: rank 9 > 8
     assert conformal_quantile(np.array([]), 0.9) == np.inf
+    # NaN scores are dropped; +inf scores count and sort last
+    assert conformal_quantile(np.r_[np.arange(1.0, 20.0), np.inf, np.nan], 0.9) == 19.0
+    assert conformal_quantile(np.r_[np.arange(1.0, 19.0), np.inf, np.inf], 0.9) == np.inf
 
 
 def test_absolute_interval_on_crafted_residuals():

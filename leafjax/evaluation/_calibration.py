@@ -82,15 +82,16 @@ def conformal_rank(k: int, level: float = DEFAULT_LEVEL) -> int:
 
 def conformal_quantile(scores, level: float = DEFAULT_LEVEL) -> float:
     r"""Split-conformal quantile of nonconformity ``scores`` ``(k,)``: the
-    :math:`\lceil (k+1)\,\text{level} \rceil`-th smallest finite score, or ``inf`` when that rank exceeds the
-    number ``k`` of finite scores (too few calibration rows for ``level``; e.g. ``k < 9`` at 0.9).
+    :math:`\lceil (k+1)\,\text{level} \rceil`-th smallest score, or ``inf`` when that rank exceeds the number
+    ``k`` of scores (too few calibration rows for ``level``; e.g. ``k < 9`` at 0.9).
 
-    Non-finite scores (NaN, ±inf) are dropped first.  Scores must be non-negative.
+    NaN scores are dropped first (``k`` counts the others); ``+inf`` is a valid score (a row no finite interval
+    covers) and sorts last.  Scores must be non-negative.
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 1:
         raise ValueError(f"scores must be 1-D, got shape {s.shape}")
-    s = s[np.isfinite(s)]
+    s = s[~np.isnan(s)]
     if np.any(s < 0):
         raise ValueError("nonconformity scores must be non-negative")
     rank = conformal_rank(s.size, level)
