@@ -1,5 +1,18 @@
 """Evaluation protocol: LODO and k-target-sample splits, metrics with bootstrap intervals, the method
-interface with its generic runner, and reports (tables and figures)."""
+interface with its generic runner, cross-fitted predictions of the target sample, calibration of prediction
+intervals from the target sample, and reports (tables and figures)."""
+
+from ._calibration import (
+    CALIBRATIONS as CALIBRATIONS,
+    VarianceScaling as VarianceScaling,
+    absolute_conformal_interval as absolute_conformal_interval,
+    calibrated_interval as calibrated_interval,
+    conformal_quantile as conformal_quantile,
+    conformal_rank as conformal_rank,
+    fit_variance_scaling as fit_variance_scaling,
+    normalised_conformal_interval as normalised_conformal_interval,
+    variance_scaled_interval as variance_scaled_interval,
+)
 
 from ._coverage import (
     DEFAULT_LEVEL as DEFAULT_LEVEL,
@@ -8,6 +21,7 @@ from ._coverage import (
     gaussian_interval as gaussian_interval,
     interval_coverage as interval_coverage,
 )
+from ._crossfit import CrossFit as CrossFit, cross_fit as cross_fit, fold_ids as fold_ids
 from ._metrics import (
     METRICS as METRICS,
     bias as bias,
