@@ -1,24 +1,25 @@
-"""The leaf-trait study: physical inversion, fusion of per-trait predictions with k target samples (target-free
-methods, and with target-trained PLSR cross-fitted), calibrated 90 % intervals, and model selection by nested
-leave-one-dataset-out.
+"""The leaf-trait study: physical inversion, data-driven and hybrid networks, fusion of per-trait predictions
+with k target samples (target-free methods, and with target-trained PLSR and a fine-tuned network cross-fitted),
+calibrated 90 % intervals, and model selection by nested leave-one-dataset-out.
 
-Reuses the predictions of ``experiments.lodo_networks`` (run that first).  Usage (from the repository root):
-    python -m experiments.lodo_networks.run --grid cpu --out results/lodo_networks_cpu
-    python -m experiments.leaf_traits.run --networks results/lodo_networks_cpu --out results/leaf_traits
+One command runs the whole study (from the repository root):
+    python -m experiments.leaf_traits.run --out results/leaf_traits
 
-The committed tables in ``experiments/leaf_traits/results/`` come from exactly these two commands: the
-``predictions.csv.gz`` of the CPU network grid (the run whose tables are committed in
-``experiments/lodo_networks/results/``), then this script with its default settings; ``runtime.json`` records the
-wall time of that run and the ``--networks`` folder it read.
+It reads the predictions of the network grid (``experiments.lodo_networks``) from ``--networks`` (default
+``results/lodo_networks_cpu``) and, when that folder has none, first runs the grid there (``--grid``, default
+``cpu``; resumable).  The committed tables in ``experiments/leaf_traits/results/`` come from this command with
+its default settings, on the predictions of the CPU grid whose tables are committed in
+``experiments/lodo_networks/results/``; ``runtime.json`` records the wall time of that run and the
+``--networks`` folder it read.
 
 Outputs (``--out``), per trait; "held-out rows" are the rows of a held-out dataset not among its k labelled
 rows, over ``--repeats`` random draws of those k rows:
 - ``inversion``: RMSE, R² and stated-interval coverage of the PROSPECT-PRO inversion per dataset (all rows).
 - ``fusion_by_dataset``, ``fusion_overview``: RMSE, R² (and the coverage of the stated intervals, where a method
   states them) on the held-out rows of every single method and fuser: ``fusion_*`` (target-free methods),
-  ``xfit_fusion_*`` (plus ``plsr_target`` and ``plsr_combined`` with weights learned on their cross-fitted
-  predictions of the k rows) and ``insample_fusion_*`` (the same with their in-sample predictions, the biased
-  alternative).
+  ``xfit_fusion_*`` (plus ``plsr_target``, ``plsr_combined`` and the network of ``--xfit-network``, by default
+  ``resnet_stft_gradual``, with weights learned on their cross-fitted predictions of the k rows) and
+  ``insample_fusion_*`` (the same with their in-sample predictions, the biased alternative).
 - ``fusion_vs_best``: each fuser against the best single method of its inputs, median RMSE over held-out
   datasets with 95 % bootstrap intervals over datasets and the paired interval of the difference.
 - ``calibration_by_dataset``, ``calibration_overview``: coverage and mean width on the held-out rows of the
@@ -64,6 +65,9 @@ from leafjax.selection import (
     performance_table,
     selection_summary,
 )
+from leafjax.transfer import FINETUNE_METHODS, network_methods
+
+from experiments.lodo_networks.run import main as run_network_grid, training_kwargs
 
 REPO = Path(__file__).resolve().parents[2]
 #: Methods that use neither the target sample nor (for the inversion) any training data: their LODO (k = 0)
@@ -97,9 +101,22 @@ def invert_all(ds, traits, out: Path) -> pd.DataFrame:
     return inv
 
 
-#: Methods trained on the k target rows that join the cross-fitted fusion (their predictions of those rows are
-#: out-of-fold, see ``leafjax.evaluation.cross_fit``).
-TARGET_TRAINED = (PLSRTargetOnly(), PLSRCombined())
+def target_trained_methods(network: str, networks_dir: Path) -> tuple:
+    """Methods trained on the k target rows that join the cross-fitted fusion (their predictions of those rows
+    are out-of-fold, see ``leafjax.evaluation.cross_fit``): PLSR on the target sample, PLSR on source + target,
+    and the network configuration named ``network`` (e.g. ``resnet_stft_lora``; ``none``: no network), trained
+    with the settings of the ``lodo_networks`` run in ``networks_dir`` (its ``runtime.json``)."""
+    methods = [PLSRTargetOnly(), PLSRCombined()]
+    if network and network != "none":
+        cfg = json.loads((Path(networks_dir) / "runtime.json").read_text())["config"]
+        fit_kwargs, ft_kwargs = training_kwargs(cfg)
+        candidates = network_methods([network.split("_")[0]], ["sst", "stft", "cstt"], FINETUNE_METHODS,
+                                     fit_kwargs=fit_kwargs, finetune_fit_kwargs=ft_kwargs, cache={})
+        named = {m.name: m for m in candidates}
+        if network not in named:
+            raise SystemExit(f"--xfit-network {network!r}: not one of {', '.join(named)}")
+        methods.append(named[network])
+    return tuple(methods)
 #: Interval kinds reported: the method's stated Gaussian interval, then each calibration of leafjax.evaluation.
 INTERVALS = ("stated",) + CALIBRATIONS
 
@@ -143,13 +160,13 @@ def _split_data(ds, trait, held_out, fit_ids, test_ids):
     return view.subset(train), view.subset(target), view.subset(test)
 
 
-def fusion_study(wide: pd.DataFrame, methods, k: int, repeats: int, level: float, ds=None
+def fusion_study(wide: pd.DataFrame, methods, k: int, repeats: int, level: float, ds=None, target_trained=()
                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per (trait, held-out dataset, repeat): k random rows learn the fusion weights and calibrate the
     intervals, the other rows score them.
 
     Fusion groups: ``fusion_*`` fuses the target-free ``methods`` (their predictions of the k rows are
-    out-of-sample already); with ``ds`` given, ``xfit_fusion_*`` adds the :data:`TARGET_TRAINED` methods with
+    out-of-sample already); with ``ds`` given, ``xfit_fusion_*`` adds the ``target_trained`` methods with
     weights learned on their cross-fitted (out-of-fold) predictions of the k rows, and ``insample_fusion_*``
     the same with their in-sample predictions (the biased alternative, for comparison).  Intervals of the
     inversion are calibrated on its predictions of the k rows; those of a fuser on its out-of-fold fused
@@ -176,7 +193,7 @@ def fusion_study(wide: pd.DataFrame, methods, k: int, repeats: int, level: float
             if ds is not None:
                 train, target, test = _split_data(ds, trait, held_out, sid[fit_i], sid[test_i])
                 names, oof, insample, test_pred = [], [], [], []
-                for m in TARGET_TRAINED:
+                for m in target_trained:
                     cf = cross_fit(m, train, trait, target, test, seed=r)
                     single[m.name] = (cf.target, cf.test)
                     names.append(m.name)
@@ -214,15 +231,16 @@ def _median_ci(values: np.ndarray, n_boot: int, seed: int, level: float = 0.95) 
     return tuple(float(x) for x in np.percentile(np.median(values[idx], axis=1), [a, 100 - a]))
 
 
-def fusion_against_best(by_dataset: pd.DataFrame, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+def fusion_against_best(by_dataset: pd.DataFrame, target_trained=(), n_boot: int = 2000, seed: int = 0
+                        ) -> pd.DataFrame:
     """Per trait and fuser of each fusion group: its median RMSE over held-out datasets and that of the best
     single method among the group's inputs (lowest median RMSE), each with a 95 % bootstrap interval over
     datasets, and the paired bootstrap interval of the difference of the medians (same resampled datasets).
     ``fusion_better`` is true when that interval lies below 0; ``datasets_better`` counts the datasets where the
     fuser's RMSE is lower than the best single method's."""
     target_free = [m for m in TARGET_FREE if m in set(by_dataset["method"])]
-    inputs = {"fusion": target_free, "xfit_fusion": target_free + [m.name for m in TARGET_TRAINED],
-              "insample_fusion": target_free + [m.name for m in TARGET_TRAINED]}
+    trained = [m.name for m in target_trained]
+    inputs = {"fusion": target_free, "xfit_fusion": target_free + trained, "insample_fusion": target_free + trained}
     rows = []
     for trait, g in by_dataset.groupby("trait", sort=True):
         tab = g.pivot_table(index="held_out", columns="method", values="rmse")
@@ -253,6 +271,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "leaf_spectra"))
     ap.add_argument("--networks", default="results/lodo_networks_cpu", help="output folder of lodo_networks")
+    ap.add_argument("--grid", default="cpu", choices=("cpu", "full"),
+                    help="network grid to run into --networks when it holds no predictions yet")
     ap.add_argument("--out", default="results/leaf_traits")
     ap.add_argument("--traits", default="lma,ewt,nitrogen")
     ap.add_argument("--k", type=int, default=20, help="labelled target samples for fusion weights / selection")
@@ -261,6 +281,8 @@ def main(argv=None) -> None:
     ap.add_argument("--step-nm", type=float, default=10.0, help="feature grid (must match lodo_networks)")
     ap.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of the held-out datasets")
     ap.add_argument("--no-cross-fit", action="store_true", help="fuse the target-free methods only")
+    ap.add_argument("--xfit-network", default="resnet_stft_gradual",
+                    help="network configuration cross-fitted into the fusion beside the two PLSR (none: no network)")
     ap.add_argument("--no-nested", action="store_true", help="skip the (slower) truly nested PLSR selection")
     ap.add_argument("--nested-components", type=int, default=8, help="max PLSR components in the nested run")
     args = ap.parse_args(argv)
@@ -285,8 +307,12 @@ def main(argv=None) -> None:
                                "coverage90": gaussian_coverage(g["measured"], g["predicted"], g["std"] ** 2, args.level)}
                               for (t, d), g in inv.groupby(["trait", "held_out"]) if len(g) >= 10])
 
-    # 2. fusion, weights from k target rows: target-free methods, then with target-trained PLSR cross-fitted;
+    # 2. fusion, weights from k target rows: target-free methods, then with target-trained methods cross-fitted;
     #    intervals of the inversion and of each fuser, stated and calibrated on the same k rows
+    t_grid = time.perf_counter()
+    if not (Path(args.networks) / "predictions.csv.gz").exists():  # the network grid first (resumable)
+        run_network_grid(["--grid", args.grid, "--out", args.networks, "--data", args.data])
+    t_grid = time.perf_counter() - t_grid
     t1 = time.perf_counter()
     preds = pd.read_csv(Path(args.networks) / "predictions.csv.gz")
     lodo = preds[(preds["k"] == 0) & preds["method"].isin(TARGET_FREE)]
@@ -296,13 +322,14 @@ def main(argv=None) -> None:
     wide = wide.join(meas).join(inv_i["predicted"].rename("prospect_pro")).join(
         (inv_i["std"] ** 2).rename("prospect_pro_var")).reset_index()
     methods = [m for m in TARGET_FREE if m in wide.columns]
+    trained = target_trained_methods(args.xfit_network, Path(args.networks))
     fusion, intervals, weights = fusion_study(wide, methods, args.k, args.repeats, args.level,
-                                              ds=None if args.no_cross_fit else ds)
+                                              ds=None if args.no_cross_fit else ds, target_trained=trained)
     t_fusion = time.perf_counter() - t1
     fusion_ds = fusion.groupby(["trait", "held_out", "method"], as_index=False)[["rmse", "r2"]].mean()
     fusion_over = fusion_ds.groupby(["trait", "method"], as_index=False).agg(
         n_datasets=("rmse", "size"), median_rmse=("rmse", "median"), median_r2=("r2", "median"))
-    fusion_best = fusion_against_best(fusion_ds, n_boot=args.n_boot)
+    fusion_best = fusion_against_best(fusion_ds, trained, n_boot=args.n_boot)
     calib_ds = intervals.groupby(["trait", "held_out", "method", "interval"], as_index=False)[
         ["coverage", "mean_width"]].mean()
     calib_over = calib_ds.groupby(["trait", "method", "interval"], as_index=False).agg(
@@ -347,6 +374,7 @@ def main(argv=None) -> None:
                   "selection_by_dataset": pd.concat(sel_detail, ignore_index=True)}, out)
     (out / "runtime.json").write_text(json.dumps({"wall_seconds": round(elapsed, 1),
                                                   "inversion_seconds": round(t_inv, 1),
+                                                  "network_grid_seconds": round(t_grid, 1),
                                                   "fusion_seconds": round(t_fusion, 1),
                                                   "networks": str(args.networks)}) + "\n")
     print(fusion_over.to_string(index=False))

@@ -81,9 +81,7 @@ def main(argv=None) -> None:
         x, y, names = simulate_training_set(jax.random.key(0), cfg["n_simulated"], grid)
         simulated = SimulatedSource(grid, x, y, tuple(names))
     t_sim = time.perf_counter() - t0
-    fit_kwargs = dict(epochs=cfg["epochs"], patience=cfg["patience"], batch_size=cfg["batch_size"])
-    # Fine-tuning on k rows: a fifth of them validate (at least 2 rows for k = 10), with more patience.
-    ft_kwargs = dict(epochs=2 * cfg["epochs"], patience=2 * cfg["patience"], batch_size=64, val_fraction=0.2)
+    fit_kwargs, ft_kwargs = training_kwargs(cfg)
     ks = [int(k) for k in split(cfg["ks"])]
     units = ["plsr", *split(cfg["networks"])]
     complete = True
@@ -124,6 +122,15 @@ def main(argv=None) -> None:
     state = "complete" if complete else "INCOMPLETE (time budget reached; rerun the same command to continue)"
     print(f"{state}: {sum(part_s.values()):.1f} s of fitting in parts, this call {elapsed:.1f} s on "
           f"{jax.devices()[0]}; results in {out}")
+
+
+def training_kwargs(cfg: dict) -> tuple[dict, dict]:
+    """``fit`` arguments of a grid configuration: (training from scratch and pre-training, fine-tuning).
+    Fine-tuning on k rows: a fifth of them validate (at least 2 rows for k = 10), with twice the epochs and
+    patience."""
+    fit_kwargs = dict(epochs=cfg["epochs"], patience=cfg["patience"], batch_size=cfg["batch_size"])
+    ft_kwargs = dict(epochs=2 * cfg["epochs"], patience=2 * cfg["patience"], batch_size=64, val_fraction=0.2)
+    return fit_kwargs, ft_kwargs
 
 
 def _parts_folder(out: Path, settings: dict, *, restart: bool) -> Path:
