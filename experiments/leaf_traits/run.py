@@ -67,7 +67,7 @@ from leafjax.selection import (
 )
 from leafjax.transfer import FINETUNE_METHODS, network_methods
 
-from experiments.lodo_networks.run import main as run_network_grid, training_kwargs
+from experiments.lodo_networks.run import GRIDS, main as run_network_grid, training_kwargs
 
 REPO = Path(__file__).resolve().parents[2]
 #: Methods that use neither the target sample nor (for the inversion) any training data: their LODO (k = 0)
@@ -231,14 +231,14 @@ def _median_ci(values: np.ndarray, n_boot: int, seed: int, level: float = 0.95) 
     return tuple(float(x) for x in np.percentile(np.median(values[idx], axis=1), [a, 100 - a]))
 
 
-def fusion_against_best(by_dataset: pd.DataFrame, target_trained=(), n_boot: int = 2000, seed: int = 0
-                        ) -> pd.DataFrame:
+def fusion_against_best(by_dataset: pd.DataFrame, target_trained=(), n_boot: int = 2000, seed: int = 0,
+                        target_free=TARGET_FREE) -> pd.DataFrame:
     """Per trait and fuser of each fusion group: its median RMSE over held-out datasets and that of the best
     single method among the group's inputs (lowest median RMSE), each with a 95 % bootstrap interval over
     datasets, and the paired bootstrap interval of the difference of the medians (same resampled datasets).
     ``fusion_better`` is true when that interval lies below 0; ``datasets_better`` counts the datasets where the
     fuser's RMSE is lower than the best single method's."""
-    target_free = [m for m in TARGET_FREE if m in set(by_dataset["method"])]
+    target_free = [m for m in target_free if m in set(by_dataset["method"])]
     trained = [m.name for m in target_trained]
     inputs = {"fusion": target_free, "xfit_fusion": target_free + trained, "insample_fusion": target_free + trained}
     rows = []
@@ -278,7 +278,8 @@ def main(argv=None) -> None:
     ap.add_argument("--k", type=int, default=20, help="labelled target samples for fusion weights / selection")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--level", type=float, default=0.9)
-    ap.add_argument("--step-nm", type=float, default=10.0, help="feature grid (must match lodo_networks)")
+    ap.add_argument("--step-nm", type=float, default=None,
+                    help="feature grid in nm (default: that of the network grid in --networks, or of --grid)")
     ap.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples of the held-out datasets")
     ap.add_argument("--no-cross-fit", action="store_true", help="fuse the target-free methods only")
     ap.add_argument("--xfit-network", default="resnet_stft_gradual",
@@ -292,7 +293,11 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     traits = [t for t in args.traits.split(",") if t]
     ds = load_shared_datasets(args.data)
-    grid = np.arange(400.0, 2400.0 + 1e-9, args.step_nm)
+    step_nm = args.step_nm
+    if step_nm is None:  # the network grid's features, so that cross-fitted networks see what the grid saw
+        runtime = Path(args.networks) / "runtime.json"
+        step_nm = (json.loads(runtime.read_text())["config"] if runtime.exists() else GRIDS[args.grid])["step_nm"]
+    grid = np.arange(400.0, 2400.0 + 1e-9, step_nm)
     ds, _ = compose(to_fraction, savgol, partial(resample, target_wavelengths=grid), flag_outliers)(ds)
     ds = ds.subset(~ds.meta["flag_white_background"].to_numpy(bool)) if "flag_white_background" in ds.meta else ds
     # one row per leaf: a few leaves have two spectra under one sample id; keep the first (the lodo_networks
@@ -315,13 +320,16 @@ def main(argv=None) -> None:
     t_grid = time.perf_counter() - t_grid
     t1 = time.perf_counter()
     preds = pd.read_csv(Path(args.networks) / "predictions.csv.gz")
-    lodo = preds[(preds["k"] == 0) & preds["method"].isin(TARGET_FREE)]
+    # target-free: the methods of the LODO (k = 0) splits (they use no target sample), bar the source mean
+    extra = sorted(set(preds.loc[preds["k"] == 0, "method"]) - set(TARGET_FREE) - {"mean"})
+    target_free = list(TARGET_FREE) + extra
+    lodo = preds[(preds["k"] == 0) & preds["method"].isin(target_free)]
     wide = lodo.pivot_table(index=["trait", "held_out", "sample_id"], columns="method", values="predicted")
     meas = lodo.groupby(["trait", "held_out", "sample_id"])["measured"].first()
     inv_i = inv.set_index(["trait", "held_out", "sample_id"])
     wide = wide.join(meas).join(inv_i["predicted"].rename("prospect_pro")).join(
         (inv_i["std"] ** 2).rename("prospect_pro_var")).reset_index()
-    methods = [m for m in TARGET_FREE if m in wide.columns]
+    methods = [m for m in target_free if m in wide.columns]
     trained = target_trained_methods(args.xfit_network, Path(args.networks))
     fusion, intervals, weights = fusion_study(wide, methods, args.k, args.repeats, args.level,
                                               ds=None if args.no_cross_fit else ds, target_trained=trained)
@@ -329,7 +337,7 @@ def main(argv=None) -> None:
     fusion_ds = fusion.groupby(["trait", "held_out", "method"], as_index=False)[["rmse", "r2"]].mean()
     fusion_over = fusion_ds.groupby(["trait", "method"], as_index=False).agg(
         n_datasets=("rmse", "size"), median_rmse=("rmse", "median"), median_r2=("r2", "median"))
-    fusion_best = fusion_against_best(fusion_ds, trained, n_boot=args.n_boot)
+    fusion_best = fusion_against_best(fusion_ds, trained, n_boot=args.n_boot, target_free=methods)
     calib_ds = intervals.groupby(["trait", "held_out", "method", "interval"], as_index=False)[
         ["coverage", "mean_width"]].mean()
     calib_over = calib_ds.groupby(["trait", "method", "interval"], as_index=False).agg(
