@@ -1,7 +1,7 @@
 """Physical inversion as an evaluation method: PROSPECT-PRO fitted to each reflectance spectrum.
 
-Uses no training data and no target sample: each test spectrum is inverted on its own (FACTS §4: the
-1700–2400 nm subdomain for water and dry matter, reflectance only, with a Gaussian prior on the leaf
+Uses no training data and no target sample: each test spectrum is inverted on its own (Féret et al. 2019,
+2021: the 1700–2400 nm subdomain for water and dry matter, reflectance only, with a Gaussian prior on the leaf
 structure parameter N because reflectance alone constrains it poorly).
 """
 

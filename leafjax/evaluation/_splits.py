@@ -1,6 +1,6 @@
-"""Evaluation splits: leave-one-dataset-out (LODO) and "k target samples" splits, as in the reference study
-(FACTS §5): the held-out dataset is the target; ``k`` of its labelled samples may be used for training (SST,
-CSTT variants) and the rest are the test set."""
+"""Evaluation splits: leave-one-dataset-out (LODO) and "k target samples" splits, as in the reference
+leaf-trait study: the held-out dataset is the target; ``k`` of its labelled samples may be used for training
+(SST, CSTT variants) and the rest are the test set."""
 
 from __future__ import annotations
 

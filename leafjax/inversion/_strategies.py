@@ -26,7 +26,7 @@ from ..simulation import Prior, Uniform
 from ._invert import invert, make_problem
 from ._result import InversionResult
 
-#: Optimal spectral subdomains (nm, inclusive) per constituent (FACTS §4; papers above).
+#: Optimal spectral subdomains (nm, inclusive) per constituent (papers above).
 SUBDOMAINS: dict[str, tuple[tuple[int, int], ...]] = {
     "chl": ((700, 720),),
     "car": ((520, 560),),

@@ -117,7 +117,7 @@ def nitrogen_from_protein(prot: ArrayLike, cbc: ArrayLike) -> Array:
 
     **Returns:** nitrogen in % of dry mass.
 
-    References: Féret et al. (2021) RSE 252:112173; protein-to-nitrogen factor 4.43 (FACTS §4).
+    References: Féret et al. (2021) RSE 252:112173; protein-to-nitrogen factor 4.43 (Féret et al. 2021).
     """
     prot = jnp.asarray(prot)
     return 100.0 * (prot / PROTEIN_TO_NITROGEN) / (prot + jnp.asarray(cbc))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..data._dataset import SpectralDataset
 
 #: Default Savitzky–Golay window (bands) and polynomial order for 1-nm leaf spectra, as used by the
-#: reference study's preprocessing (FACTS §5: "Savitzky–Golay smoothed") and common spectroscopy practice.
+#: reference study's preprocessing ("Savitzky–Golay smoothed") and common spectroscopy practice.
 SAVGOL_WINDOW: int = 11
 SAVGOL_POLYORDER: int = 3
 

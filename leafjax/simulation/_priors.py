@@ -136,7 +136,7 @@ class Prior(eqx.Module):
 
 
 #: Parameters sampled by default for each leaf model. Ranges: the 1,000-sample look-up table of Féret et al.
-#: 2019 / Spafford et al. 2021 quoted in FACTS §4 (chl, car, ewt, lma, N), widened for ant and brown to typical
+#: 2019 / Spafford et al. 2021 (chl, car, ewt, lma, N), widened for ant and brown to typical
 #: green-leaf values; brown pigments are fixed at 0 (green leaves; the inversion also fixes them by default);
 #: prot and cbc cover lma 0.001–0.02 g/cm² with 4–30 % protein by mass.
 _COMMON = {

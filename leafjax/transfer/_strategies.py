@@ -1,4 +1,4 @@
-"""Transfer strategies of the reference study (FACTS §5): SST, SOT, STFT, CSTT, hybrid and hybrid + FT.
+"""Transfer strategies of the reference study: SST, SOT, STFT, CSTT, hybrid and hybrid + FT.
 
 Each takes arrays (source ``(X, Y)``, target *sample* ``(X, Y)``, simulations ``(X, Y)``) and returns the
 trained model with a :class:`TrainingRecord` of exactly which rows of which array were used to train and to
