@@ -26,6 +26,8 @@ rows, over ``--repeats`` random draws of those k rows:
   stated ``--level`` intervals and of the calibrated ones (``leafjax.evaluation.CALIBRATIONS``), calibrated on
   the same k rows that learn the fusion weights.
 - ``fusion_weights``, ``meta_features``, ``selection``, ``selection_by_dataset``, ``runtime.json``.
+- ``figures/fusion_vs_best.png`` (each fuser against the best single method, with 95 % bootstrap intervals) and
+  ``figures/calibration.png`` (coverage of the stated and calibrated 90 % intervals).
 """
 
 from __future__ import annotations
@@ -267,6 +269,65 @@ def fusion_against_best(by_dataset: pd.DataFrame, target_trained=(), n_boot: int
     return pd.DataFrame(rows)
 
 
+def plot_figures(fusion_best: pd.DataFrame, calib_over: pd.DataFrame, out: Path) -> list[Path]:
+    """``figures/fusion_vs_best.png`` (median RMSE over held-out datasets with 95 % bootstrap intervals: each
+    fuser against the best single method of its inputs, per trait) and ``figures/calibration.png`` (mean
+    coverage of the stated and calibrated 90 % intervals, per trait and method)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    folder = out / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    traits = sorted(pd.unique(fusion_best["trait"]))
+    fig, axes = plt.subplots(1, len(traits), figsize=(5.2 * len(traits), 4.2), squeeze=False)
+    for ax, trait in zip(axes[0], traits):
+        g = fusion_best[fusion_best["trait"] == trait]
+        labels, mid, lo, hi, colour = [], [], [], [], []
+        for group, gg in g.groupby("group", sort=False):
+            b = gg.iloc[0]
+            labels.append(f"{b['best_single']} (best of {group})")
+            mid.append(b["best_median_rmse"]), lo.append(b["best_median_rmse_lo"]), hi.append(b["best_median_rmse_hi"])
+            colour.append("0.4")
+            for _, r in gg.iterrows():
+                labels.append(r["fuser"])
+                mid.append(r["median_rmse"]), lo.append(r["median_rmse_lo"]), hi.append(r["median_rmse_hi"])
+                colour.append("tab:green" if r["fusion_better"] else "tab:blue")
+        y = np.arange(len(labels))[::-1]
+        mid, lo, hi = (np.asarray(v, float) for v in (mid, lo, hi))
+        ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="none", ecolor="0.6", lw=1)
+        ax.scatter(mid, y, c=colour, zorder=3, s=18)
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.set_xlabel(f"median RMSE over held-out datasets ({trait})")
+        ax.set_title(f"{trait}: fusion vs best single (green: CI of difference < 0)", fontsize=8)
+    fig.tight_layout()
+    paths = [folder / "fusion_vs_best.png"]
+    fig.savefig(paths[0], dpi=120)
+    plt.close(fig)
+    kinds = list(pd.unique(calib_over["interval"]))
+    fig, axes = plt.subplots(1, len(traits), figsize=(5.2 * len(traits), 4.2), squeeze=False)
+    for ax, trait in zip(axes[0], traits):
+        g = calib_over[calib_over["trait"] == trait]
+        methods = list(pd.unique(g["method"]))
+        width = 0.8 / max(len(kinds), 1)
+        for j, kind in enumerate(kinds):
+            cov = g[g["interval"] == kind].set_index("method")["mean_coverage"].reindex(methods)
+            ax.barh(np.arange(len(methods)) + j * width, cov.to_numpy(float), height=width, label=kind)
+        ax.axvline(0.9, color="k", lw=0.8, ls="--")
+        ax.set_yticks(np.arange(len(methods)) + 0.4 - width / 2, methods, fontsize=7)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("mean coverage of the 90 % intervals on held-out rows")
+        ax.set_title(trait, fontsize=9)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=len(kinds))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    paths.append(folder / "calibration.png")
+    fig.savefig(paths[1], dpi=120)
+    plt.close(fig)
+    return paths
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "leaf_spectra"))
@@ -380,6 +441,7 @@ def main(argv=None) -> None:
                   "fusion_weights": weights.groupby(["trait", "group", "fuser"], as_index=False)[weight_cols].mean(),
                   "meta_features": feats.reset_index(), "selection": pd.DataFrame(sel_rows),
                   "selection_by_dataset": pd.concat(sel_detail, ignore_index=True)}, out)
+    plot_figures(fusion_best, calib_over, out)
     (out / "runtime.json").write_text(json.dumps({"wall_seconds": round(elapsed, 1),
                                                   "inversion_seconds": round(t_inv, 1),
                                                   "network_grid_seconds": round(t_grid, 1),

@@ -110,6 +110,7 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     preds.to_csv(out / "predictions.csv.gz", index=False, float_format="%.6g")
     write_tables({"metrics_by_dataset": summary, "overview": over, "best": best}, out)
+    plot_rmse_vs_k(over, out)
     elapsed = time.perf_counter() - t0
     (out / "runtime.json").write_text(json.dumps({
         "grid": args.grid, "config": cfg, "complete": complete,
@@ -122,6 +123,48 @@ def main(argv=None) -> None:
     state = "complete" if complete else "INCOMPLETE (time budget reached; rerun the same command to continue)"
     print(f"{state}: {sum(part_s.values()):.1f} s of fitting in parts, this call {elapsed:.1f} s on "
           f"{jax.devices()[0]}; results in {out}")
+
+
+def plot_rmse_vs_k(over, out: Path) -> Path:
+    """``figures/rmse_vs_k.png``: per trait, median RMSE over held-out datasets against k for the best
+    configuration of each network × strategy family (STFT and hybrid-FT: best fine-tuning method at each k) and
+    the PLSR baselines and target mean."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    over = over[over["k"] > 0].copy()
+    base = {"plsr_target", "plsr_source", "plsr_combined", "mean"}
+    over["family"] = [m if m in base else "_".join(m.split("_")[:3]) if "_hybrid_ft" in m else
+                      "_".join(m.split("_")[:2]) for m in over["method"]]
+    best = over.groupby(["trait", "k", "family"], as_index=False)["median_rmse"].min()
+    traits = sorted(pd.unique(best["trait"]))
+    families = sorted(set(best["family"]) - base)
+    colours = dict(zip(families, plt.get_cmap("tab20")(np.linspace(0, 1, max(len(families), 2)))))
+    fig, axes = plt.subplots(1, len(traits), figsize=(5 * len(traits), 4.4), squeeze=False)
+    for ax, trait in zip(axes[0], traits):
+        g = best[best["trait"] == trait]
+        for fam, gf in g.groupby("family"):
+            style = dict(lw=2.2, color="k") if fam == "plsr_combined" else dict(lw=2.2, color="0.5") if \
+                fam == "plsr_target" else dict(lw=1, ls=":", color="0.3") if fam in base else \
+                dict(lw=1, color=colours[fam], ls="--" if "hybrid" in fam else "-")
+            ax.plot(gf["k"], gf["median_rmse"], marker="o", ms=3, label=fam, **style)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.set_xticks(sorted(pd.unique(g["k"])), [str(k) for k in sorted(pd.unique(g["k"]))])
+        ax.set_xlabel("k labelled target samples")
+        ax.set_ylabel(f"median RMSE ({trait})")
+        ax.set_title(trait)
+    axes[0][-1].legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    folder = out / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / "rmse_vs_k.png", dpi=120)
+    plt.close(fig)
+    return folder / "rmse_vs_k.png"
 
 
 def training_kwargs(cfg: dict) -> tuple[dict, dict]:
