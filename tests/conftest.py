@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import jax
+# The suite's time goes mostly into compiling many small programs; the CPU backend's lowest optimisation level
+# compiles them about 1.3-1.5x faster and computes the same results to the tests' tolerances.  (Benchmarks and
+# experiments keep the default level.)  Set before jax initialises its backend.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

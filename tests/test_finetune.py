@@ -14,6 +14,7 @@ from leafjax.transfer import (
     LoRAConv,
     LoRALinear,
     fit,
+    fit_many,
     group_of,
     prepare_finetuning,
     unfreezing_order,
@@ -50,15 +51,18 @@ def test_frozen_parameters_bit_identical(name, kwargs, method, data):
     if method != "head":  # wrappers start as the identity (zero-initialised B / up-projection)
         np.testing.assert_allclose(forward(wrapped, x), forward(model, x), rtol=1e-5, atol=1e-6)  # up to XLA fusion
     before = _flat(wrapped)
-    tuned, _ = fit(wrapped, data, trainable=trainable, **FIT)
-    after = _flat(tuned)
-    assert before.keys() == after.keys()
+    # two models trained together (the batched loop; the second set has another size) and each checked
+    tuned_all, _ = fit_many(wrapped, [data, linear_data(17, seed=1)], seeds=[0, 1], trainable=trainable, **FIT)
     train_paths = set(_flat(wrapped, trainable))
     frozen = [p for p in before if p not in train_paths]
     assert frozen and train_paths
-    for p in frozen:
-        assert np.array_equal(before[p], after[p]), f"frozen {p} changed"
-    assert any(not np.array_equal(before[p], after[p]) for p in train_paths)
+    for tuned in tuned_all:
+        after = _flat(tuned)
+        assert before.keys() == after.keys()
+        for p in frozen:
+            assert np.array_equal(before[p], after[p]), f"frozen {p} changed"
+        assert any(not np.array_equal(before[p], after[p]) for p in train_paths)
+    assert any(not np.array_equal(_flat(tuned_all[0])[p], _flat(tuned_all[1])[p]) for p in train_paths)
     if method == "lora":
         kinds = {type(m) for _, m in nnx.iter_graph(wrapped) if isinstance(m, nnx.Module)}
         assert LoRALinear in kinds
