@@ -82,6 +82,15 @@ def _tune(model, target: Data, method, *, seed, method_kwargs, fit_kwargs):
     return model, histories, phases
 
 
+def _pretrain_then_tune(strategy: str, pretrain: tuple[str, Data], target: Data, *, network, network_kwargs,
+                        finetune_method, method_kwargs, seed, fit_kwargs, finetune_fit_kwargs) -> StrategyResult:
+    model, h, phase = _train("pretrain", [pretrain], network=network, network_kwargs=network_kwargs, seed=seed,
+                             fit_kwargs=fit_kwargs)
+    model, hs, phases = _tune(model, target, finetune_method, seed=seed, method_kwargs=method_kwargs,
+                              fit_kwargs=finetune_fit_kwargs or fit_kwargs)
+    return StrategyResult(model, [h, *hs], TrainingRecord(strategy, [phase, *phases]))
+
+
 def sst(target: Data, *, network: str = "glm", network_kwargs=None, seed: int = 0, fit_kwargs=None,
 ) -> StrategyResult:
     """Small target sample only: train from scratch on the target sample."""
@@ -102,11 +111,9 @@ def stft(source: Data, target: Data, *, network: str = "glm", network_kwargs=Non
          method_kwargs=None, seed: int = 0, fit_kwargs=None, finetune_fit_kwargs=None) -> StrategyResult:
     """Source pre-training, then fine-tuning on the target sample with ``finetune_method``.  The
     standardisation learned on the source is kept."""
-    model, h, phase = _train("pretrain", [("source", source)], network=network, network_kwargs=network_kwargs,
-                             seed=seed, fit_kwargs=fit_kwargs)
-    model, hs, phases = _tune(model, target, finetune_method, seed=seed, method_kwargs=method_kwargs,
-                              fit_kwargs=finetune_fit_kwargs or fit_kwargs)
-    return StrategyResult(model, [h, *hs], TrainingRecord("stft", [phase, *phases]))
+    return _pretrain_then_tune("stft", ("source", source), target, network=network, network_kwargs=network_kwargs,
+                               finetune_method=finetune_method, method_kwargs=method_kwargs, seed=seed,
+                               fit_kwargs=fit_kwargs, finetune_fit_kwargs=finetune_fit_kwargs)
 
 
 def cstt(source: Data, target: Data, *, network: str = "glm", network_kwargs=None, seed: int = 0,
@@ -129,11 +136,10 @@ def hybrid_ft(simulated: Data, target: Data, *, network: str = "glm", network_kw
               finetune_method: str = "full", method_kwargs=None, seed: int = 0, fit_kwargs=None,
               finetune_fit_kwargs=None) -> StrategyResult:
     """Pre-training on simulations, then fine-tuning on the target sample."""
-    model, h, phase = _train("pretrain", [("simulated", simulated)], network=network,
-                             network_kwargs=network_kwargs, seed=seed, fit_kwargs=fit_kwargs)
-    model, hs, phases = _tune(model, target, finetune_method, seed=seed, method_kwargs=method_kwargs,
-                              fit_kwargs=finetune_fit_kwargs or fit_kwargs)
-    return StrategyResult(model, [h, *hs], TrainingRecord("hybrid_ft", [phase, *phases]))
+    return _pretrain_then_tune("hybrid_ft", ("simulated", simulated), target, network=network,
+                               network_kwargs=network_kwargs, finetune_method=finetune_method,
+                               method_kwargs=method_kwargs, seed=seed, fit_kwargs=fit_kwargs,
+                               finetune_fit_kwargs=finetune_fit_kwargs)
 
 
 #: Strategies by name, and the datasets each needs.
