@@ -86,6 +86,8 @@ def test_mismatched_models_and_counts_are_errors():
         fit_many([glm, resnet], [a, a], epochs=1)
     with pytest.raises(ValueError, match="2 models for 3"):
         fit_many([glm, glm], [a, a, a], epochs=1)
+    with pytest.raises(ValueError, match="1 validation sets for 2"):
+        fit_many(glm, [a, a], validation=[a], epochs=1)
     with pytest.raises(ValueError, match="same number of wavelengths"):
         fit_many(glm, [a, (a[0][:, :5], a[1])], epochs=1)
 

@@ -310,6 +310,10 @@ def fit_many(models: nnx.Module | Sequence[nnx.Module], data: tuple | Sequence[t
         if len(seeds) != n_models:
             raise ValueError(f"{len(seeds)} seeds for {n_models} models")
         keys = [jax.random.key(int(s)) for s in seeds]
+    elif len(keys) != n_models:
+        raise ValueError(f"{len(keys)} keys for {n_models} models")
+    if validation is not None and len(validation) != n_models:
+        raise ValueError(f"{len(validation)} validation sets for {n_models} models")
     offsets = np.broadcast_to(np.asarray(epoch_offset, dtype=np.int32), (n_models,))
     x, y, mask = pool
 
