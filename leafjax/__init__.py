@@ -32,27 +32,22 @@ from .physics import (
     prospect_pro as prospect_pro,
     wavelength_grid as wavelength_grid,
 )
+from .archive import ArchiveSettings as ArchiveSettings, invert_archive as invert_archive
 from .inversion import (
-    ArchiveSettings as ArchiveSettings,
     InversionProblem as InversionProblem,
     InversionResult as InversionResult,
     Status as Status,
     invert as invert,
-    invert_archive as invert_archive,
     invert_spectra as invert_spectra,
     make_problem as make_problem,
     n_struct_prior as n_struct_prior,
 )
-from .canopy import (
-    CanopyParams as CanopyParams,
-    Prosail as Prosail,
-    load_srf as load_srf,
-    prosail as prosail,
-    sail as sail,
-)
+from .physics.canopy import CanopyParams as CanopyParams, Prosail as Prosail, prosail as prosail, sail as sail
+from .spectral import load_srf as load_srf
 from .simulation import Prior as Prior, default_prior as default_prior, simulate as simulate
 from .data import SpectralDataset as SpectralDataset, load_demo as load_demo
-from . import baselines as baselines, canopy as canopy, data as data, evaluation as evaluation
+from . import archive as archive, baselines as baselines, canopy as canopy, data as data, evaluation as evaluation
 from . import fusion as fusion, inversion as inversion, networks as networks, selection as selection
 from . import transfer as transfer
 from . import io as io, physics as physics, preprocessing as preprocessing, simulation as simulation
+from . import spectral as spectral, training as training

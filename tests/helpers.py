@@ -31,7 +31,7 @@ def model_and_params(version: str, columns: dict, dtype=np.float64, wavelengths=
 
 def interrupting_runner(after: int):
     """A chunk runner that solves ``after`` chunks and then raises ``KeyboardInterrupt`` (a simulated crash)."""
-    from leafjax.inversion._archive import _run_chunk
+    from leafjax.archive._engine import _run_chunk
 
     done = []
 
@@ -50,7 +50,7 @@ def check_interrupted_run_resumes(path, settings, other_settings, tmp_path) -> N
     import pandas as pd
     import pytest
 
-    from leafjax.inversion import invert_archive
+    from leafjax.archive import invert_archive
 
     full = tmp_path / "full.parquet"
     invert_archive(path, full, settings, progress=False)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from leafjax.cli import main
-from leafjax.inversion import ArchiveSettings, invert_archive
+from leafjax.archive import ArchiveSettings, invert_archive
 from helpers import check_interrupted_run_resumes
 
 WL = "400:2400:25"

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from leafjax.canopy import Prosail, load_srf, write_prosail_parquet
-from leafjax.canopy._inversion import fcover
+from leafjax.physics.canopy import fcover
 from leafjax.cli import main
-from leafjax.inversion import ArchiveSettings
+from leafjax.archive import ArchiveSettings
 from helpers import check_interrupted_run_resumes
 
 GRID = np.arange(400, 2401, 10)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from leafjax.canopy import GaussianNoise, Prosail, convolve, default_soil_basis, load_srf, simulate_prosail
-from leafjax.canopy._inversion import (DEFAULT_FIXED, HYBRID_TRAITS, fcover, invert_canopy, predict_hybrid,
-                                       simulate_band_training_set, train_hybrid)
-from leafjax.canopy._retrieval import (free_to_spectra, retrieve_free_spectra, retrieve_prospect_soil,
+from leafjax.inversion._canopy import DEFAULT_FIXED, invert_canopy
+from leafjax.physics.canopy import fcover
+from leafjax.transfer import HYBRID_TRAITS, predict_hybrid, simulate_band_training_set, train_hybrid
+from leafjax.inversion._retrieval import (free_to_spectra, retrieve_free_spectra, retrieve_prospect_soil,
                                        spectra_to_free)
 from leafjax.physics import ProspectD
 

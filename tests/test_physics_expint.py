@@ -7,7 +7,7 @@ import pytest
 import scipy.special as sp
 
 import leafjax as lj
-from leafjax.physics._expint import layer_transmissivity_pair
+from leafjax.physics.leaf._expint import layer_transmissivity_pair
 
 X = np.concatenate([np.logspace(-12, 0, 400), np.linspace(1.0, 3.0, 601), np.logspace(np.log10(3), 2.6, 400)])
 

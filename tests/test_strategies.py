@@ -30,7 +30,7 @@ def datasets():
 @pytest.fixture
 def spy(monkeypatch):
     """Record the rows (first band) of every array handed to the training loop."""
-    from leafjax.transfer import _fit
+    from leafjax.training import _fit
 
     seen = []
 

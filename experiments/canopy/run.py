@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from leafjax.canopy import default_soil_basis  # noqa: E402
-from leafjax.canopy._retrieval import retrieve_free_spectra, retrieve_prospect_soil  # noqa: E402
+from leafjax.inversion._retrieval import retrieve_free_spectra, retrieve_prospect_soil  # noqa: E402
 from leafjax.physics import ProspectD  # noqa: E402
 
 try:

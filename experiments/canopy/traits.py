@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from leafjax.canopy import GaussianNoise, Prosail, invert_canopy, load_srf, predict_hybrid, train_hybrid
-from leafjax.canopy._inversion import HYBRID_TRAITS, simulate_band_training_set
+from leafjax.transfer import HYBRID_TRAITS, simulate_band_training_set
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -1,45 +1,38 @@
-"""Canopy radiative transfer: 4SAIL/PROSAIL, soil reflectance models and sensor spectral responses.
+"""Deprecated location (kept for one release): the canopy names now live in their layers —
+:mod:`leafjax.physics.canopy` (4SAIL/PROSAIL), :mod:`leafjax.physics.soil`, :mod:`leafjax.spectral` (sensors),
+:mod:`leafjax.simulation` (PROSAIL tables), :mod:`leafjax.inversion` (canopy inversion and spectra retrieval) and
+:mod:`leafjax.transfer` (hybrid networks)."""
 
-All physics is pure, jit/vmap/grad-able and batched over leading dimensions; see the module docstrings for the
-equations and references.
-"""
-
-from ._geometry import Geometry as Geometry, canopy_geometry as canopy_geometry
-from ._lidf import (
+from ..inversion import (
+    CanopyInversionResult as CanopyInversionResult,
+    SpectraRetrieval as SpectraRetrieval,
+    free_to_spectra as free_to_spectra,
+    invert_canopy as invert_canopy,
+    retrieve_free_spectra as retrieve_free_spectra,
+    retrieve_prospect_soil as retrieve_prospect_soil,
+    second_difference_penalty as second_difference_penalty,
+    spectra_to_free as spectra_to_free,
+)
+from ..physics.canopy import (
     ANGLE_CENTRES_DEG as ANGLE_CENTRES_DEG,
     ANGLE_CLASS_EDGES_DEG as ANGLE_CLASS_EDGES_DEG,
     LIDF_TYPES as LIDF_TYPES,
     N_ANGLE_CLASSES as N_ANGLE_CLASSES,
+    REFLECTANCE_FACTORS as REFLECTANCE_FACTORS,
+    CanopyParams as CanopyParams,
+    CanopyReflectance as CanopyReflectance,
+    Geometry as Geometry,
+    Prosail as Prosail,
     campbell_lidf as campbell_lidf,
+    canopy_geometry as canopy_geometry,
+    fcover as fcover,
     lidf as lidf,
+    prosail as prosail,
+    sail as sail,
+    simulate_prosail as simulate_prosail,
     verhoef_lidf as verhoef_lidf,
 )
-from ._prosail import (
-    REFLECTANCE_FACTORS as REFLECTANCE_FACTORS,
-    Prosail as Prosail,
-    prosail as prosail,
-    simulate_prosail as simulate_prosail,
-)
-from ._sail import CanopyParams as CanopyParams, CanopyReflectance as CanopyReflectance, sail as sail
-from ._sensors import (
-    SENSORS as SENSORS,
-    AbstractNoise as AbstractNoise,
-    GaussianNoise as GaussianNoise,
-    SpectralResponse as SpectralResponse,
-    convolve as convolve,
-    convolve_fields as convolve_fields,
-    load_srf as load_srf,
-)
-from ._simulate import (
-    CANOPY_BOUNDS as CANOPY_BOUNDS,
-    CANOPY_NAMES as CANOPY_NAMES,
-    default_prosail_prior as default_prosail_prior,
-    iter_prosail as iter_prosail,
-    sample_prosail_table as sample_prosail_table,
-    validate_prosail_table as validate_prosail_table,
-    write_prosail_parquet as write_prosail_parquet,
-)
-from ._soil import (
+from ..physics.soil import (
     AbstractSoilModel as AbstractSoilModel,
     BasisSoil as BasisSoil,
     BasisSoilParams as BasisSoilParams,
@@ -50,19 +43,26 @@ from ._soil import (
     load_dry_wet_soils as load_dry_wet_soils,
     load_reference_soils as load_reference_soils,
 )
-from ._inversion import (
-    CanopyInversionResult as CanopyInversionResult,
-    fcover as fcover,
-    invert_canopy as invert_canopy,
+from ..simulation import (
+    CANOPY_BOUNDS as CANOPY_BOUNDS,
+    CANOPY_NAMES as CANOPY_NAMES,
+    default_prosail_prior as default_prosail_prior,
+    iter_prosail as iter_prosail,
+    sample_prosail_table as sample_prosail_table,
+    validate_prosail_table as validate_prosail_table,
+    write_prosail_parquet as write_prosail_parquet,
+)
+from ..spectral import (
+    SENSORS as SENSORS,
+    AbstractNoise as AbstractNoise,
+    GaussianNoise as GaussianNoise,
+    SpectralResponse as SpectralResponse,
+    convolve as convolve,
+    convolve_fields as convolve_fields,
+    load_srf as load_srf,
+)
+from ..transfer import (
     predict_hybrid as predict_hybrid,
     simulate_band_training_set as simulate_band_training_set,
     train_hybrid as train_hybrid,
-)
-from ._retrieval import (
-    SpectraRetrieval as SpectraRetrieval,
-    free_to_spectra as free_to_spectra,
-    retrieve_free_spectra as retrieve_free_spectra,
-    retrieve_prospect_soil as retrieve_prospect_soil,
-    second_difference_penalty as second_difference_penalty,
-    spectra_to_free as spectra_to_free,
 )

@@ -1,5 +1,5 @@
 """``leafjax simulate --model prosail`` and ``leafjax forward --model prosail``: thin wrappers around
-:func:`leafjax.canopy.write_prosail_parquet` (the library does the work)."""
+:func:`leafjax.simulation.write_prosail_parquet` (the library does the work)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def _setup(args):
     wl = parse_wavelengths(args.wavelengths)
     out = check_output_path(args.out)
     dtype = set_precision(args.dtype)
-    from ..canopy import Prosail, load_srf
+    from ..physics.canopy import Prosail
+    from ..spectral import load_srf
     from ..physics import LEAF_MODELS
 
     if args.leaf_model.lower().replace("_", "-") not in LEAF_MODELS:
@@ -62,7 +63,8 @@ def run_simulate(args) -> int:
     wl, out, dtype, model, srf = _setup(args)
     import jax
 
-    from ..canopy import GaussianNoise, default_prosail_prior, sample_prosail_table, write_prosail_parquet
+    from ..simulation import default_prosail_prior, sample_prosail_table, write_prosail_parquet
+    from ..spectral import GaussianNoise
     prior = load_prior_file(args.prior) if args.prior else default_prosail_prior(args.leaf_model)
     if args.noise_additive < 0 or args.noise_multiplicative < 0:
         raise CLIError("noise standard deviations must be >= 0")
@@ -80,7 +82,7 @@ def run_simulate(args) -> int:
 
 def run_forward(args) -> int:
     wl, out, dtype, model, srf = _setup(args)
-    from ..canopy import CANOPY_NAMES, validate_prosail_table, write_prosail_parquet
+    from ..simulation import CANOPY_NAMES, validate_prosail_table, write_prosail_parquet
 
     df = read_table(args.params)
     names = set(model.leaf_model.params_type.names) | set(CANOPY_NAMES)

@@ -2,7 +2,7 @@
 
 ``--model prosail`` inverts canopy reflectance (``R_<nm>`` or, with ``--sensor``, ``R_<band>`` columns, plus
 per-row ``sza``, ``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``, ``fcover``, ... (see
-:mod:`leafjax.canopy._archive`)."""
+:mod:`leafjax.archive._canopy`)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def run_invert(args) -> int:
         raise CLIError("--kind must be R or T")
     check_output_path(args.out)
     set_precision(args.dtype)
-    from ..inversion import ArchiveSettings, invert_archive
+    from ..archive import ArchiveSettings, invert_archive
     from ..physics import LEAF_MODELS
 
     model = args.model.lower()
@@ -57,7 +57,7 @@ def run_invert(args) -> int:
         if args.strategy != "full":
             raise CLIError("--strategy optimal applies to leaf models only")
         if args.sensor is not None:
-            from ..canopy import load_srf
+            from ..spectral import load_srf
 
             load_srf(args.sensor)  # unknown sensor -> one-line error before any work
     elif model not in LEAF_MODELS:

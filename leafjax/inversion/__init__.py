@@ -1,4 +1,5 @@
-"""Gradient-based batch inversion of leaf models (vectorised Levenberg–Marquardt)."""
+"""Gradient-based batch inversion (vectorised Levenberg–Marquardt): leaf spectra, canopy bands, and leaf/soil
+spectra from canopy reflectance."""
 
 from ._bounds import to_bounded as to_bounded, to_unconstrained as to_unconstrained
 from ._invert import InversionProblem as InversionProblem, invert as invert, make_problem as make_problem
@@ -10,9 +11,15 @@ from ._strategies import (
     invert_spectra as invert_spectra,
     n_struct_prior as n_struct_prior,
 )
-from ._archive import (
-    ArchiveSettings as ArchiveSettings,
-    invert_archive as invert_archive,
-    open_archive as open_archive,
-    row_flags as row_flags,
+from ._canopy import (
+    CanopyInversionResult as CanopyInversionResult,
+    invert_canopy as invert_canopy,
+)
+from ._retrieval import (
+    SpectraRetrieval as SpectraRetrieval,
+    free_to_spectra as free_to_spectra,
+    retrieve_free_spectra as retrieve_free_spectra,
+    retrieve_prospect_soil as retrieve_prospect_soil,
+    second_difference_penalty as second_difference_penalty,
+    spectra_to_free as spectra_to_free,
 )

@@ -65,7 +65,7 @@ def make_regressor(name: str, x_train, y_train, *, rngs: nnx.Rngs, trait_names: 
 def regressor_from_config(config: dict[str, Any]) -> TraitRegressor:
     """An untrained regressor with the structure described by ``config`` (statistics 0/1, PCA basis zero):
     the template into which a checkpoint's state is loaded.  Wrappers (LoRA, adapters) are re-applied."""
-    from ..transfer._wrappers import apply_wrapper  # local: transfer depends on networks, not vice versa
+    from .wrappers._wrappers import apply_wrapper  # local: transfer depends on networks, not vice versa
 
     kwargs = dict(config["size_kwargs"])
     if "channels" in kwargs:

@@ -1,31 +1,31 @@
-"""Leaf radiative-transfer physics: PROSPECT-D and PROSPECT-PRO (pure, jit-able, differentiable)."""
+"""Physics per domain, each pure, jit-able and differentiable: :mod:`~leafjax.physics.leaf` (PROSPECT-D/-PRO),
+:mod:`~leafjax.physics.canopy` (4SAIL/PROSAIL), :mod:`~leafjax.physics.soil` (soil reflectance).
 
-from ._base import AbstractLeafModel as AbstractLeafModel, LeafOptics as LeafOptics
-from ._coefficients import (
-    OpticalConstants as OpticalConstants,
-    load_optical_constants as load_optical_constants,
-    wavelength_grid as wavelength_grid,
-)
-from ._expint import exp1 as exp1, layer_transmissivity as layer_transmissivity
-from ._params import (
+The leaf names are re-exported here for backward compatibility.
+"""
+
+from .leaf import (
+    LEAF_MODELS as LEAF_MODELS,
+    AbstractLeafModel as AbstractLeafModel,
     AbstractLeafParams as AbstractLeafParams,
+    Interfaces as Interfaces,
+    LeafOptics as LeafOptics,
+    OpticalConstants as OpticalConstants,
+    ProspectD as ProspectD,
     ProspectDParams as ProspectDParams,
+    ProspectPro as ProspectPro,
     ProspectProParams as ProspectProParams,
+    exp1 as exp1,
+    get_leaf_model as get_leaf_model,
+    interfaces as interfaces,
+    layer_transmissivity as layer_transmissivity,
+    load_optical_constants as load_optical_constants,
     nitrogen_area_from_protein as nitrogen_area_from_protein,
     nitrogen_from_protein as nitrogen_from_protein,
-)
-from ._plate import (
-    Interfaces as Interfaces,
-    interfaces as interfaces,
     plate_model as plate_model,
     plate_model_from_interfaces as plate_model_from_interfaces,
-    tav as tav,
-)
-from ._prospect import (
-    LEAF_MODELS as LEAF_MODELS,
-    ProspectD as ProspectD,
-    ProspectPro as ProspectPro,
-    get_leaf_model as get_leaf_model,
     prospect_d as prospect_d,
     prospect_pro as prospect_pro,
+    tav as tav,
+    wavelength_grid as wavelength_grid,
 )

@@ -17,6 +17,15 @@ from ._priors import (
     default_prior as default_prior,
     prior_from_mapping as prior_from_mapping,
 )
+from ._prosail import (
+    CANOPY_BOUNDS as CANOPY_BOUNDS,
+    CANOPY_NAMES as CANOPY_NAMES,
+    default_prosail_prior as default_prosail_prior,
+    iter_prosail as iter_prosail,
+    sample_prosail_table as sample_prosail_table,
+    validate_prosail_table as validate_prosail_table,
+    write_prosail_parquet as write_prosail_parquet,
+)
 from ._simulate import (
     iter_forward as iter_forward,
     params_from_columns as params_from_columns,

@@ -1,14 +1,31 @@
-"""leafjax.transfer: one training loop, fine-tuning methods as parameter filters or wrappers, and the transfer
-strategies of the reference study (SST, SOT, STFT, CSTT, hybrid, hybrid + fine-tuning)."""
+"""leafjax.transfer: fine-tuning methods as parameter filters or wrappers, and the transfer
+strategies of the reference study (SST, SOT, STFT, CSTT, hybrid, hybrid + fine-tuning), and the hybrid
+(simulation-trained) canopy-trait retrieval. The training loop itself is :mod:`leafjax.training`."""
 
 from . import _filters as filters
-from ._adapters import (
+from ..networks.wrappers import (
     AdaptedBlock as AdaptedBlock,
     AdapterParam as AdapterParam,
     BottleneckAdapter as BottleneckAdapter,
+    LoRAConv as LoRAConv,
+    LoRALinear as LoRALinear,
     add_adapters as add_adapters,
+    add_lora as add_lora,
+    apply_wrapper as apply_wrapper,
 )
-from ._checkpoint import load_checkpoint as load_checkpoint, save_checkpoint as save_checkpoint
+from ..training import (
+    AdamWCosine as AdamWCosine,
+    FitHistory as FitHistory,
+    default_optimiser as default_optimiser,
+    evaluate as evaluate,
+    fit as fit,
+    fit_many as fit_many,
+    load_checkpoint as load_checkpoint,
+    make_train_step as make_train_step,
+    masked_mse as masked_mse,
+    predict as predict,
+    save_checkpoint as save_checkpoint,
+)
 from ._filters import group_of as group_of, unfreezing_order as unfreezing_order
 from ._finetune import (
     FINETUNE_METHODS as FINETUNE_METHODS,
@@ -16,23 +33,18 @@ from ._finetune import (
     finetune_many as finetune_many,
     prepare_finetuning as prepare_finetuning,
 )
-from ._fit import (
-    AdamWCosine as AdamWCosine,
-    FitHistory as FitHistory,
-    default_optimiser as default_optimiser,
-    evaluate as evaluate,
-    fit as fit,
-    fit_many as fit_many,
-    make_train_step as make_train_step,
-    masked_mse as masked_mse,
-    predict as predict,
+from ._hybrid import (
+    HYBRID_TRAITS as HYBRID_TRAITS,
+    hybrid_features as hybrid_features,
+    predict_hybrid as predict_hybrid,
+    simulate_band_training_set as simulate_band_training_set,
+    train_hybrid as train_hybrid,
 )
 from ._methods import (
     NetworkMethod as NetworkMethod,
     SimulatedSource as SimulatedSource,
     network_methods as network_methods,
 )
-from ._lora import LoRAConv as LoRAConv, LoRALinear as LoRALinear, add_lora as add_lora
 from ._simulate import (
     PRIOR_RANGES as PRIOR_RANGES,
     SIMULATED_TRAITS as SIMULATED_TRAITS,
@@ -51,6 +63,5 @@ from ._strategies import (
     sst as sst,
     stft as stft,
 )
-from ._wrappers import apply_wrapper as apply_wrapper
 
 __all__ = ["filters"]

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from flax import nnx
 
 from ..networks._base import BLOCKS, HEAD, STEM
-from ._adapters import AdapterParam
+from ..networks.wrappers._adapters import AdapterParam
 
 Group = tuple  # ("head",) | ("blocks", i) | ("stem",)
 

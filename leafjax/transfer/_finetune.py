@@ -10,8 +10,8 @@ import numpy as np
 from flax import nnx
 
 from . import _filters as filters
-from ._fit import FitHistory, fit_many
-from ._wrappers import apply_wrapper
+from ..training._fit import FitHistory, fit_many
+from ..networks.wrappers._wrappers import apply_wrapper
 
 #: Fine-tuning methods understood by :func:`prepare_finetuning` and :func:`finetune`.
 FINETUNE_METHODS: tuple[str, ...] = ("full", "head", "gradual", "adapters", "lora")

@@ -23,7 +23,7 @@ from flax import nnx
 from ..evaluation._protocol import AbstractTraitMethod
 from ..networks._registry import make_regressor
 from ._finetune import FINETUNE_METHODS, finetune_many
-from ._fit import fit_many, predict
+from ..training._fit import fit_many, predict
 from ._strategies import STRATEGIES
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from flax import nnx
 
 from ..networks._registry import make_regressor
 from ._finetune import finetune
-from ._fit import FitHistory, fit
+from ..training._fit import FitHistory, fit
 
 Data = tuple  # (X (n, wl), Y (n, k)), NaN = missing target
 

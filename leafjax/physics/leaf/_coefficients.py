@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._constants import WAVELENGTH_MAX_NM, WAVELENGTH_MIN_NM
+from ..._constants import WAVELENGTH_MAX_NM, WAVELENGTH_MIN_NM
 
 #: SHA-256 of the packaged coefficient table, checked on load.
 COEFFICIENTS_SHA256 = "a4139183a82bc66680028b430796ecc4fb29dadb3e4aa9fcdd8ad65edfafbd77"
@@ -91,7 +91,7 @@ class OpticalConstants(eqx.Module):
 
 
 def _table_path():
-    return resources.files("leafjax.physics").joinpath("data/prospect_coefficients.csv")
+    return resources.files("leafjax.physics.leaf").joinpath("data/prospect_coefficients.csv")
 
 
 def _read_table() -> dict[str, np.ndarray]:

@@ -1,7 +1,7 @@
 r"""Joint retrieval of leaf reflectance/transmittance and soil reflectance from canopy reflectance of many pixels.
 
 A *scene* is a set of pixels sharing one leaf type and one soil but differing in known structure and geometry
-(:class:`~leafjax.canopy.CanopyParams` with batch shape ``(pix,)``: lai, LIDF, hotspot, sun/view angles).  Given
+(:class:`~leafjax.physics.canopy.CanopyParams` with batch shape ``(pix,)``: lai, LIDF, hotspot, sun/view angles).  Given
 their observed bidirectional reflectance factors :math:`R_{pb}` (pixel ``p``, band ``b``), two retrievals of the
 scene's leaf :math:`\rho_b, \tau_b` and soil :math:`r_{s,b}` are provided.
 
@@ -20,8 +20,8 @@ per pixel); the full objective with the second-difference smoothness prior is th
 (``optax.lbfgs`` with its zoom line search) from that start.
 
 **(b) Parametric** (:func:`retrieve_prospect_soil`): leaf optics from a PROSPECT model (its parameters shared by
-all pixels) and the soil from an :class:`~leafjax.canopy.AbstractSoilModel` with array parameters (e.g. the
-empirical :class:`~leafjax.canopy.BasisSoil`), all bounded by sigmoids and solved by the same LM as one
+all pixels) and the soil from an :class:`~leafjax.physics.soil.AbstractSoilModel` with array parameters (e.g. the
+empirical :class:`~leafjax.physics.soil.BasisSoil`), all bounded by sigmoids and solved by the same LM as one
 problem with ``pix × wl`` residuals.
 
 Identifiability of :math:`\rho` versus :math:`\tau` comes from the variation of the backward/forward scattering
@@ -39,8 +39,9 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
-from ..inversion import levenberg_marquardt, to_bounded, to_unconstrained
-from ._sail import CanopyParams, sail
+from ._bounds import to_bounded, to_unconstrained
+from ._lm import levenberg_marquardt
+from ..physics.canopy._sail import CanopyParams, sail
 
 #: Upper bound of leaf single-scattering albedo ρ + τ in the free parametrisation (dimensionless).
 MAX_LEAF_ALBEDO: float = 0.995
@@ -170,14 +171,14 @@ def retrieve_prospect_soil(canopy: CanopyParams, observed: Float[Array, "pix wl"
     **Arguments:**
     - ``canopy``, ``observed``, ``weights``: as in :func:`retrieve_free_spectra`.
     - ``leaf_model``: a PROSPECT model (``ProspectD``/``ProspectPro``) on the grid of ``observed``.
-    - ``soil_model``: :class:`~leafjax.canopy.BasisSoil` on the same grid (coefficients bounded by
+    - ``soil_model``: :class:`~leafjax.physics.soil.BasisSoil` on the same grid (coefficients bounded by
       :data:`SOIL_COEFFICIENT_BOUND`).
     - ``max_steps``: LM iterations.
 
     **Returns:** :class:`SpectraRetrieval` with ``params = {"leaf": {name: value}, "soil": coefficients,
     "status": LM status}``.
     """
-    from ._soil import BasisSoilParams
+    from ..physics.soil._soil import BasisSoilParams
 
     _check(canopy, observed)
     dt = observed.dtype

@@ -7,12 +7,10 @@ Columns written by :func:`write_prosail_parquet` (one row per simulation):
 - ``R_<nm>`` — the top-of-canopy bidirectional reflectance factor ``rsot`` on the model grid, or ``R_<band>``
   (e.g. ``R_B4``) when a sensor response is given;
 - with ``factors="all"`` also ``rsot_<x>``, ``rddt_<x>``, ``rsdt_<x>``, ``rdot_<x>`` for the four reflectance
-  factors of :data:`~leafjax.canopy.REFLECTANCE_FACTORS` (``<x>`` = nm or band name).
+  factors of :data:`~leafjax.physics.canopy.REFLECTANCE_FACTORS` (``<x>`` = nm or band name).
 """
 
 from __future__ import annotations
-
-from ..simulation._simulate import check_column_values
 
 from typing import Mapping
 
@@ -22,9 +20,10 @@ from jaxtyping import PRNGKeyArray
 
 from .._constants import TRAITS
 from ..io import ParquetStreamWriter, format_wavelength
-from ..simulation import Fixed, Prior, Uniform, default_prior
-from ._prosail import REFLECTANCE_FACTORS, Prosail, simulate_prosail
-from ._sensors import AbstractNoise, SpectralResponse, convolve
+from ..physics.canopy._prosail import REFLECTANCE_FACTORS, Prosail, simulate_prosail
+from ..spectral._response import AbstractNoise, SpectralResponse, convolve
+from ._priors import Fixed, Prior, Uniform, default_prior
+from ._simulate import check_column_values
 
 #: Canonical canopy + soil parameter names of PROSAIL tables (``lidf_type`` is a string column).
 CANOPY_NAMES: tuple[str, ...] = ("lai", "lidf_type", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa",
@@ -36,7 +35,7 @@ CANOPY_BOUNDS: dict[str, tuple[float, float]] = {
     "sza": (0.0, 89.0), "vza": (0.0, 89.0), "raa": (-360.0, 360.0), "soil_brightness": (0.0, 3.0),
     "soil_dryness": (0.0, 1.0),
 }
-#: Optional canopy columns and their defaults (those of :class:`~leafjax.canopy.CanopyParams`).
+#: Optional canopy columns and their defaults (those of :class:`~leafjax.physics.canopy.CanopyParams`).
 CANOPY_DEFAULTS: dict[str, float] = {"lidf_b": 0.0, "hotspot": 0.01, "sza": 30.0, "vza": 0.0, "raa": 0.0}
 
 #: Default canopy/soil marginals of :func:`default_prosail_prior` (Campbell LIDF, mean leaf angle ``lidf_a``).
@@ -129,7 +128,7 @@ def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: Spec
     """Run PROSAIL over a parameter table in chunks; yields ``(rows, {factor: (rows, wl|band) array})``.
 
     ``factors`` is ``"bidirectional"`` (``rsot`` only) or ``"all"`` (:data:`REFLECTANCE_FACTORS`).  ``noise``
-    (e.g. :class:`~leafjax.canopy.GaussianNoise`) is drawn per chunk from ``fold_in(key, chunk)`` after band
+    (e.g. :class:`~leafjax.spectral.GaussianNoise`) is drawn per chunk from ``fold_in(key, chunk)`` after band
     convolution, independently for each factor.
     """
     if factors not in ("bidirectional", "all"):
@@ -157,7 +156,7 @@ def write_prosail_parquet(path, model: Prosail, columns: Mapping[str, np.ndarray
     """Run PROSAIL for every row of ``columns`` and stream parameters and reflectance factors to parquet.
 
     **Arguments:** ``model`` (:class:`Prosail`), ``columns`` (``{name: (n,) array}``, canonical names; optional
-    canopy columns default as in :class:`~leafjax.canopy.CanopyParams`, ``ant``/``brown`` default to 0),
+    canopy columns default as in :class:`~leafjax.physics.canopy.CanopyParams`, ``ant``/``brown`` default to 0),
     ``srf`` (band convolution; columns ``R_<band>``), ``factors``, ``extra`` (identifier columns written first),
     ``noise``/``key`` (see :func:`iter_prosail`).  Column layout: see the module docstring.
 

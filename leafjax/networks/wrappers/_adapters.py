@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from ..networks._base import BLOCKS, STEM, add_bias
+from .._base import BLOCKS, STEM, add_bias
 
 
 class AdapterParam(nnx.Param):

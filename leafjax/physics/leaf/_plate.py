@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._constants import DEG2RAD, HEMISPHERICAL_ANGLE_DEG, INCIDENCE_ANGLE_DEG
+from ..._constants import DEG2RAD, HEMISPHERICAL_ANGLE_DEG, INCIDENCE_ANGLE_DEG
 from ._expint import layer_transmissivity_pair
 
 

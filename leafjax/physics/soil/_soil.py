@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._tables import read_packaged_csv, select_rows
+from ..._tables import read_packaged_csv, select_rows
 
 _asarray = jnp.asarray
 
@@ -59,7 +59,7 @@ class SoilLibrary(eqx.Module):
 
 def _read_library(filename: str, wavelengths) -> tuple[list[str], np.ndarray]:
     """Header and float64 rows (optionally at ``wavelengths``) of a packaged soil table."""
-    header, data = read_packaged_csv(filename)
+    header, data = read_packaged_csv("leafjax.physics.soil", filename)
     if wavelengths is not None:
         data = data[select_rows(data[:, 0], wavelengths)]
     return header, data

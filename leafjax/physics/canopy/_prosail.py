@@ -20,9 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ..physics import AbstractLeafModel, AbstractLeafParams, get_leaf_model
+from .. import AbstractLeafModel, AbstractLeafParams, get_leaf_model
 from ._sail import CanopyParams, CanopyReflectance, sail
-from ._soil import AbstractSoilModel, DryWetSoil, DryWetSoilParams
+from ..soil._soil import AbstractSoilModel, DryWetSoil, DryWetSoilParams
 
 #: The four top-of-canopy reflectance factors, in the order used by tables and files.
 REFLECTANCE_FACTORS: tuple[str, ...] = ("rsot", "rddt", "rsdt", "rdot")

@@ -21,7 +21,7 @@ unless stated): ``out_of_range`` (a value < -0.05 or > 1.05 — e.g. percent in 
 A file whose rows mostly exceed 1.05 is rejected with an error suggesting ``percent=True``.
 
 Canopy archives (``model="prosail"``, with ``sensor``/``leaf_model``/``grid_step``) are opened and solved by
-:mod:`leafjax.canopy._archive` (band columns ``R_<band>``, per-row geometry), through the same chunking,
+:mod:`leafjax.archive._canopy` (band columns ``R_<band>``, per-row geometry), through the same chunking,
 flags and resumption.
 """
 
@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 
 from .._constants import WAVELENGTH_MAX_NM, WAVELENGTH_MIN_NM
 from ..io import parse_spectral_columns
-from ._result import Status
+from ..inversion._result import Status
 
 #: Accepted value range of a fraction (rows outside are flagged ``out_of_range``).
 VALUE_MIN, VALUE_MAX = -0.05, 1.05
@@ -65,7 +65,7 @@ class ArchiveSettings:
     max_steps: int = 60
     free: tuple[str, ...] | None = None
     kind: str = "R"  # for .npy inputs
-    # model="prosail" (canopy archives, see leafjax.canopy._archive): band columns R_<band> of this sensor
+    # model="prosail" (canopy archives, see leafjax.archive._canopy): band columns R_<band> of this sensor
     # (None: R_<nm> columns), the leaf model inside PROSAIL, and the simulation grid step (nm) with a sensor
     sensor: str | None = None
     leaf_model: str = "prospect-d"
@@ -271,7 +271,7 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, wavele
     **Returns:** a summary dict (rows, chunks computed and reused, seconds, spectra/s, status counts).
     """
     if settings.model == "prosail":
-        from ..canopy._archive import open_canopy_archive
+        from ._canopy import open_canopy_archive
 
         info = open_canopy_archive(input_path, settings)
     else:
@@ -388,13 +388,13 @@ def output_trait_names(model_name: str) -> list[str]:
 def _run_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: Chunk) -> pd.DataFrame:
     """Invert one chunk in this process and return its output rows (``model="prosail"``: canopy runner)."""
     if settings.model == "prosail":
-        from ..canopy._archive import run_canopy_chunk
+        from ._canopy import run_canopy_chunk
 
         return run_canopy_chunk(settings, wavelengths, chunk)
     import jax
     import jax.numpy as jnp
 
-    from ._strategies import invert_spectra
+    from ..inversion._strategies import invert_spectra
 
     scale = 0.01 if settings.percent else 1.0
     r = None if chunk.reflectance is None or not settings.use_r else chunk.reflectance * scale

@@ -12,7 +12,7 @@ Input (parquet or CSV), one pixel per row:
 
 Output columns (after the carried ones; clashing names renamed ``input_<name>``): ``lai``, ``chl``, ``ewt``,
 ``fcover``, then the other free parameters, ``<free>_std`` (Gauss–Newton, see
-:func:`~leafjax.canopy.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``flags``.  Per-row
+:func:`~leafjax.inversion.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``flags``.  Per-row
 flags as for leaf archives, plus ``invalid_geometry`` / ``invalid_structure`` (NaN or out of range; the row is
 not inverted).  Each chunk is padded to the chunk size, so all chunks share one compilation (an archive smaller
 than one chunk is solved at its own size).
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inversion._archive import ArchiveInfo, ArchiveSettings, Chunk, output_rows, read_header, row_flags
+from ..inversion._canopy import GEOMETRY_NAMES, INVERSION_BOUNDS, default_free, invert_canopy
 from ..inversion._result import Status
-from ._inversion import GEOMETRY_NAMES, INVERSION_BOUNDS, default_free, invert_canopy
-from ._simulate import CANOPY_BOUNDS
+from ..simulation._prosail import CANOPY_BOUNDS
+from ._engine import ArchiveInfo, ArchiveSettings, Chunk, output_rows, read_header, row_flags
 
 #: Structure/soil columns that, when present in the input, fix that parameter per row.
 STRUCTURE_COLUMNS: tuple[str, ...] = ("lidf_a", "lidf_b", "hotspot", "soil_brightness", "soil_dryness")
@@ -41,7 +41,7 @@ SENSOR_GRID_NM: tuple[int, int] = (400, 2400)
 
 
 def _srf_and_grid(settings: ArchiveSettings, wavelengths: np.ndarray | None = None):
-    from ._sensors import SpectralResponse, load_srf
+    from ..spectral._response import SpectralResponse, load_srf
 
     if settings.sensor is not None:
         grid = np.arange(SENSOR_GRID_NM[0], SENSOR_GRID_NM[1] + 1, settings.grid_step, dtype=np.float64)
@@ -55,7 +55,7 @@ def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
     ``settings.sensor`` (or on the 1-nm grid), and the geometry columns.  Raises ``ValueError`` naming the
     offending columns."""
     from ..io import parse_spectral_columns
-    from ..inversion._archive import _check_grid
+    from ._engine import _check_grid
 
     p = Path(path)
     if not p.is_file():
@@ -103,7 +103,7 @@ def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
 
 @functools.lru_cache(maxsize=4)
 def _model_and_srf(leaf_model: str, sensor: str | None, grid_step: int, wavelengths: tuple, dtype: str):
-    from ._prosail import Prosail
+    from ..physics.canopy._prosail import Prosail
 
     settings = ArchiveSettings(model="prosail", sensor=sensor, grid_step=grid_step)
     srf, grid = _srf_and_grid(settings, np.asarray(wavelengths))

@@ -26,7 +26,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._constants import PROTEIN_TO_NITROGEN
+from ..._constants import PROTEIN_TO_NITROGEN
 
 _asarray = jnp.asarray
 

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._constants import EULER_GAMMA
+from ..._constants import EULER_GAMMA
 
 #: Boundary between the power series and the continued fraction (dimensionless).
 _SPLIT = 2.0

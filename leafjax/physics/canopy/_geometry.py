@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._constants import DEG2RAD
+from ..._constants import DEG2RAD
 from ._lidf import angle_class_centres
 
 #: |sin θl · sin θ| below which the leaf is treated as never seen edge-on (as in Verhoef's ``volscatt``).

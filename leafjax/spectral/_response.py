@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
-from ._tables import read_csv_bytes, read_packaged_csv
+from .._tables import read_csv_bytes, read_packaged_csv
 
 #: Known sensor names → packaged SRF tables (1 nm).
 SENSORS: dict[str, str] = {
@@ -158,7 +158,7 @@ def load_srf(sensor: str | Path, wavelengths=None, *, dtype=None, max_outside: f
     """
     key = str(sensor).lower().replace("_", "-")
     if key in SENSORS:
-        header, data = read_packaged_csv(SENSORS[key])
+        header, data = read_packaged_csv("leafjax.spectral", SENSORS[key])
         name = key
         for band in _CUMULATIVE_COLUMNS.get(key, ()):
             j = header.index(band)

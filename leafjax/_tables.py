@@ -1,4 +1,4 @@
-"""Reading the packaged canopy tables (soil spectra, sensor response functions) and wavelength selection."""
+"""Reading packaged CSV tables (soil spectra, sensor response functions) and wavelength selection."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from importlib import resources
 import numpy as np
 
 
-def read_packaged_csv(filename: str) -> tuple[list[str], np.ndarray]:
-    """Header and float64 data of ``leafjax/canopy/data/<filename>``."""
-    raw = resources.files("leafjax.canopy").joinpath("data", filename).read_bytes()
+def read_packaged_csv(package: str, filename: str) -> tuple[list[str], np.ndarray]:
+    """Header and float64 data of ``<package>/data/<filename>`` (``package`` a dotted name, e.g.
+    ``"leafjax.spectral"``)."""
+    raw = resources.files(package).joinpath("data", filename).read_bytes()
     return read_csv_bytes(raw)
 
 
