@@ -50,7 +50,8 @@ jax.config.update("jax_enable_x64", True)  # entry point: float64 available; flo
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from leafjax.canopy import CanopyParams, DryWetSoilParams, Prosail  # noqa: E402
+from leafjax.physics.canopy import CanopyParams, Prosail  # noqa: E402
+from leafjax.physics.soil import DryWetSoilParams  # noqa: E402
 from leafjax.physics import ProspectDParams  # noqa: E402
 
 RANGES = {  # uniform sampling ranges, canonical names and units
@@ -100,7 +101,7 @@ def leafjax_throughput(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int
 
 def breakdown(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int) -> tuple[float, float]:
     """Spectra/s of the leaf model alone and of 4SAIL alone (leaf spectra given), on one chunk."""
-    from leafjax.canopy import sail
+    from leafjax.physics.canopy import sail
 
     model = Prosail("prospect-d", wavelengths=range(400, 2401), dtype=dtype)
     x = {k: jnp.asarray(v[:chunk], dtype=dtype) for k, v in p.items()}

@@ -2,13 +2,15 @@
 
 Every trait known to leafjax is listed in :data:`TRAITS` with its canonical name, unit, the bounds used by the
 reference PROSPECT implementation (Féret et al. 2019, R package ``prospect``; see also Spafford et al. 2021)
-and a one-line description.  Units are those of the physical model; conversions happen only at I/O boundaries.
+and a one-line description; it is derived from the one parameter registry, :mod:`leafjax._parameters`.  Units are those of the physical model; conversions happen only at I/O boundaries.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+
+from . import _parameters
 
 # --- spectral grid -------------------------------------------------------------------------------------------
 #: First and last wavelength of the PROSPECT optical constants (nm), 1-nm step.
@@ -36,10 +38,10 @@ PROTEIN_TO_NITROGEN: float = 4.43
 
 @dataclasses.dataclass(frozen=True)
 class TraitInfo:
-    """Metadata of one model parameter / leaf trait.
+    """Metadata of one model parameter / leaf trait (a view of :class:`leafjax._parameters.ParameterSpec`).
 
-    **Fields:** ``name`` (canonical), ``unit``, ``low``/``high`` (bounds of the reference implementation),
-    ``description``.
+    **Fields:** ``name`` (canonical), ``unit``, ``low``/``high`` (inversion bounds of the reference
+    implementation: the ``preset("prospect", "inversion")``), ``description``.
     """
 
     name: str
@@ -49,32 +51,21 @@ class TraitInfo:
     description: str
 
 
-#: Canonical traits. Bounds: Féret et al. (R package ``prospect``, ``Invert_PROSPECT``), except N (see below);
-#: nitrogen bounds are a plausibility range, not a model bound.
-TRAITS: dict[str, TraitInfo] = {
-    t.name: t
-    for t in (
-        # The reference implementation's inversion allows N >= 0.5, but for N < 1 Stokes' solution (N - 1 < 0
-        # layers) has a pole where a·b^(N-1) = 1: in strongly absorbing bands transmittance turns negative or
-        # infinite (seen in both leafjax and PyPI prosail 2.0.5 at N = 0.5 with high pigment contents).
-        # leafjax therefore bounds N to [1, 4]; the equations still accept N < 1 if a user passes it.
-        TraitInfo("n_struct", "-", 1.0, 4.0, "leaf structure parameter N (number of compact layers)"),
-        TraitInfo("chl", "ug/cm2", 1e-4, 150.0, "chlorophyll a+b content"),
-        TraitInfo("car", "ug/cm2", 1e-4, 25.0, "carotenoid content"),
-        TraitInfo("ant", "ug/cm2", 0.0, 50.0, "anthocyanin content"),
-        TraitInfo("brown", "-", 0.0, 4.0, "brown pigments (arbitrary units)"),
-        TraitInfo("ewt", "g/cm2", 1e-8, 0.1, "equivalent water thickness"),
-        TraitInfo("lma", "g/cm2", 1e-8, 0.06, "leaf mass per area (dry matter content)"),
-        TraitInfo("prot", "g/cm2", 1e-7, 0.006, "protein content"),
-        TraitInfo("cbc", "g/cm2", 1e-6, 0.054, "carbon-based constituents (cellulose, lignin, sugars, ...)"),
-        TraitInfo("nitrogen", "% dry mass", 0.0, 15.0, "mass-based nitrogen concentration"),
-        TraitInfo("nitrogen_area", "g/m2", 0.0, 15.0, "area-based nitrogen content"),
-    )
-}
+def _traits() -> dict[str, TraitInfo]:
+    table = _parameters.preset("prospect", "inversion")
+    return {n: TraitInfo(n, s.unit, *table[n], s.meaning) for n, s in _parameters.specs("prospect").items()}
+
+
+#: Canonical leaf traits (PROSPECT-D and -PRO parameters, then derived traits), derived from the parameter
+#: registry (:mod:`leafjax._parameters`).  Bounds: the inversion preset of the reference PROSPECT code
+#: (Féret et al., R package ``prospect``, ``Invert_PROSPECT``), except N bounded to [1, 4] (Stokes' solution has
+#: a pole for N < 1); nitrogen bounds are a plausibility range, not a model bound.  The *physical* bounds
+#: (what the forward model accepts, e.g. chl ≥ 0) are :func:`leafjax._parameters.physical_bounds`.
+TRAITS: dict[str, TraitInfo] = _traits()
 
 
 def bounds(name: str) -> tuple[float, float]:
-    """Return ``(low, high)`` of a canonical trait, in its canonical unit."""
+    """Return the inversion bounds ``(low, high)`` of a canonical trait (:data:`TRAITS`), in its canonical unit."""
     try:
         t = TRAITS[name]
     except KeyError:

@@ -1,4 +1,6 @@
-"""Test configuration: float64 enabled and implicit rank promotion forbidden (as in equinox/diffrax/optimistix)."""
+"""Test configuration: float64 enabled, implicit rank promotion forbidden and strict dtype promotion (as in
+equinox/diffrax/optimistix).  Shapes and dtypes of every annotated function in ``leafjax`` are checked at run
+time by jaxtyping + beartype (``--jaxtyping-packages`` in ``pyproject.toml``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# No implicit int/float, float32/float64 or bool/int mixing: mixed-precision bugs fail here instead of silently
+# upcasting (library code casts explicitly; third-party optax updates run under "standard" locally).
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 import pytest  # noqa: E402
 
@@ -27,3 +32,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"shared data folder not found at {SHARED_DATA}; set LEAFJAX_SHARED_DATA")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop JAX's compiled programs after each test module.
+
+    The suite compiles thousands of small programs in one process; each CPU executable keeps memory mappings
+    alive, and a long run can reach the kernel's ``vm.max_map_count`` (65,530 by default), which crashes XLA's
+    compiler (seen as a segmentation fault late in the run).  Shapes are shared within a module, so clearing
+    between modules costs little.
+    """
+    yield
+    jax.clear_caches()

@@ -29,19 +29,45 @@ def model_and_params(version: str, columns: dict, dtype=np.float64, wavelengths=
     return model, params
 
 
-def interrupting_runner(after: int):
-    """A chunk runner that solves ``after`` chunks and then raises ``KeyboardInterrupt`` (a simulated crash)."""
-    from leafjax.archive._engine import _run_chunk
+def interrupting_task(settings, after: int):
+    """The archive task of ``settings.model``, wrapped so that it solves ``after`` chunks and then raises
+    ``KeyboardInterrupt`` (a simulated crash).  The wrapper reports the inner task's configuration, so its
+    finished chunks are resumable by an ordinary run."""
+    from leafjax.archive import AbstractArchiveTask, get_task
 
-    done = []
+    class InterruptAfter(AbstractArchiveTask):
+        inner: AbstractArchiveTask
+        after: int
 
-    def run(settings, wl, chunk):
-        if len(done) == after:
-            raise KeyboardInterrupt("simulated interruption")
-        done.append(chunk.start)
-        return _run_chunk(settings, wl, chunk)
+        def open(self, path, settings, *, wavelengths_file=None):
+            return self.inner.open(path, settings, wavelengths_file=wavelengths_file)
 
-    return run
+        def resolve(self, settings, info):
+            return self.inner.resolve(settings, info)
+
+        def output_columns(self, settings, info):
+            return self.inner.output_columns(settings, info)
+
+        def n_chunks(self, info, chunk_size):
+            return self.inner.n_chunks(info, chunk_size)
+
+        def chunks(self, info, chunk_size, skip=frozenset()):
+            return self.inner.chunks(info, chunk_size, skip)
+
+        def config(self):
+            return self.inner.config()
+
+        def setup(self, settings, info):
+            return self.inner.setup(settings, info), []
+
+        def run(self, state, chunk):
+            inner_state, done = state
+            if len(done) == self.after:
+                raise KeyboardInterrupt("simulated interruption")
+            done.append(chunk.start)
+            return self.inner.run(inner_state, chunk)
+
+    return InterruptAfter(get_task(settings.model), after)
 
 
 def check_interrupted_run_resumes(path, settings, other_settings, tmp_path) -> None:
@@ -56,7 +82,7 @@ def check_interrupted_run_resumes(path, settings, other_settings, tmp_path) -> N
     invert_archive(path, full, settings, progress=False)
     out = tmp_path / "resumed.parquet"
     with pytest.raises(KeyboardInterrupt):
-        invert_archive(path, out, settings, progress=False, chunk_runner=interrupting_runner(2))
+        invert_archive(path, out, settings, progress=False, task=interrupting_task(settings, 2))
     parts = sorted(p.name for p in (tmp_path / "resumed.parquet.parts").glob("chunk-*.parquet"))
     assert parts == ["chunk-00000000.parquet", "chunk-00000001.parquet"] and not out.exists()
     summary = invert_archive(path, out, settings, progress=False)
@@ -64,6 +90,6 @@ def check_interrupted_run_resumes(path, settings, other_settings, tmp_path) -> N
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(full))
     # an unfinished run (one chunk done) refuses to be continued with other settings
     with pytest.raises(KeyboardInterrupt):
-        invert_archive(path, tmp_path / "x.parquet", settings, progress=False, chunk_runner=interrupting_runner(1))
+        invert_archive(path, tmp_path / "x.parquet", settings, progress=False, task=interrupting_task(settings, 1))
     with pytest.raises(ValueError, match="other settings"):
         invert_archive(path, tmp_path / "x.parquet", other_settings, progress=False)

@@ -76,7 +76,8 @@ def test_canopy_inversion_recovers_lai_chl():
     np.testing.assert_allclose(res.params["lai"], t["lai"], atol=0.15)
     np.testing.assert_allclose(res.params["chl"], t["chl"], rtol=0.1)
     np.testing.assert_allclose(res.params["fcover"], fcover(t["lai"], t["lidf_a"]), atol=0.02)
-    assert set(res.std) == {"lai", "chl", "ewt", "lma"} and np.all(np.isfinite(np.asarray(res.std["lai"])))
+    assert set(res.std) == {"lai", "chl", "ewt", "lma", "fcover"} and np.all(np.isfinite(np.asarray(res.std["lai"])))
+    assert np.all(np.asarray(res.std["fcover"]) > 0) and res.fitted.shape == obs.shape
 
 
 def test_hybrid_learns_lai_fcover_on_held_out_pixels():

@@ -8,7 +8,20 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from leafjax.networks import NETWORKS, TabNet, make_network, make_regressor, sparsemax, standardisation_stats, Statistic
+from leafjax.networks import (
+    NETWORKS,
+    AbstractBlock,
+    AbstractNetwork,
+    AbstractRegressor,
+    Statistic,
+    TabNet,
+    TraitRegressor,
+    make_network,
+    make_regressor,
+    output_width,
+    sparsemax,
+    standardisation_stats,
+)
 from leafjax.transfer import group_of, masked_mse
 
 from _nets import N_BANDS, N_TRAITS, TINY, TINY_IDS, linear_data
@@ -49,6 +62,21 @@ def test_output_shape_groups_and_masked_loss(name, kwargs):
     leaves1, leaves2 = jax.tree.leaves(g1), jax.tree.leaves(g2)
     assert all(bool(jnp.all(jnp.isfinite(a))) for a in leaves1)
     assert all(np.allclose(a, b) for a, b in zip(leaves1, leaves2))
+
+
+@pytest.mark.parametrize("name,kwargs", TINY, ids=TINY_IDS)
+def test_declared_interfaces(name, kwargs):
+    """Training and fine-tuning rely on declared interfaces: the network's groups, each block's output width,
+    and the regressor's network and loss space (no attribute probing)."""
+    x, y = linear_data(6)
+    reg = make_regressor(name, x, y, rngs=nnx.Rngs(0), **kwargs)
+    net = reg.network
+    assert isinstance(reg, TraitRegressor) and isinstance(reg, AbstractRegressor)
+    assert isinstance(net, AbstractNetwork) and net is reg.net and net.network is net
+    assert all(isinstance(b, AbstractBlock) and output_width(b) == b.out_features > 0 for b in net.blocks)
+    pred, target = nnx.jit(lambda m, x, y: m.loss_space(x, y))(reg, x, y)
+    np.testing.assert_allclose(target, (y - np.mean(y, 0)) / np.std(y, 0), rtol=1e-4, atol=1e-5)
+    assert pred.shape == target.shape == y.shape
 
 
 def test_registry_names():

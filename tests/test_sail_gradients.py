@@ -32,7 +32,7 @@ def _kw(lidf_type, **update):
 
 @partial(jax.jit, static_argnames="lidf_type")
 def _outputs(kw, rho, tau, bright, dry, soil_delta, lidf_type):
-    soil = SOIL(DryWetSoilParams(bright, dry)).astype(rho.dtype) + soil_delta  # float32 runs stay float32
+    soil = SOIL(DryWetSoilParams(bright.astype(F64), dry.astype(F64))).astype(rho.dtype) + soil_delta  # f32 stays f32
     return sail(rho, tau, soil, CanopyParams(**kw, lidf_type=lidf_type))
 
 

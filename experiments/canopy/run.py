@@ -30,7 +30,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from leafjax.canopy import default_soil_basis  # noqa: E402
+from leafjax.physics.soil import default_soil_basis  # noqa: E402
 from leafjax.inversion._retrieval import retrieve_free_spectra, retrieve_prospect_soil  # noqa: E402
 from leafjax.physics import ProspectD  # noqa: E402
 

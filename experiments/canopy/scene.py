@@ -7,7 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from leafjax.canopy import CanopyParams, DryWetSoil, DryWetSoilParams, GaussianNoise, sail
+from leafjax.physics.canopy import CanopyParams, sail
+from leafjax.physics.soil import DryWetSoil, DryWetSoilParams
+from leafjax.spectral import GaussianNoise
 from leafjax.physics import ProspectD, ProspectDParams
 
 #: True leaf (PROSPECT-D, canonical units) and soil (PROSAIL dry/wet mixture) of the synthetic scene.

@@ -3,11 +3,11 @@
     PYTHONPATH=. python experiments/canopy/traits.py [--n-train 20480] [--epochs 100] [--n-test 512] [--n-lm 128]
 
 Training and test pixels are independent draws (different keys) of the default PROSAIL prior
-(:func:`leafjax.canopy.default_prosail_prior`: every leaf trait, lai 0–7, mean leaf angle 30–80°, hotspot,
+(:func:`leafjax.simulation.default_prosail_prior`: every leaf trait, lai 0–7, mean leaf angle 30–80°, hotspot,
 soil brightness/dryness and sun/view geometry random), simulated on a 5-nm grid, convolved to the Sentinel-2A
-bands, with additive Gaussian band noise σ = 0.005.  Networks (:func:`leafjax.canopy.train_hybrid` on the same
+bands, with additive Gaussian band noise σ = 0.005.  Networks (:func:`leafjax.transfer.train_hybrid` on the same
 training set) predict lai, chl, ewt and fcover from the 10 bands and the angle cosines.  The LM inversion
-(:func:`leafjax.canopy.invert_canopy`, default free set lai, chl, ewt, lma, mean leaf angle, soil brightness,
+(:func:`leafjax.inversion.invert_canopy`, default free set lai, chl, ewt, lma, mean leaf angle, soil brightness,
 the rest fixed at ``DEFAULT_FIXED``) runs on the first ``n_lm`` test pixels; ``linear-lstsq`` is the
 closed-form least-squares fit on the same features (the optimum the GLM approaches).  Writes
 ``results/traits.csv`` and prints a markdown table (RMSE, R²) with timings.
@@ -22,7 +22,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from leafjax.canopy import GaussianNoise, Prosail, invert_canopy, load_srf, predict_hybrid, train_hybrid
+from leafjax.inversion import invert_canopy
+from leafjax.physics.canopy import Prosail
+from leafjax.spectral import GaussianNoise, load_srf
+from leafjax.transfer import predict_hybrid, train_hybrid
 from leafjax.transfer import HYBRID_TRAITS, simulate_band_training_set
 
 RESULTS = Path(__file__).parent / "results"

@@ -1,8 +1,15 @@
-"""Archive engine: chunked, resumable, Dask-distributable inversion of spectral tables (parquet/CSV/.npy)."""
+"""Archive engine: chunked, resumable, Dask-distributable inversion of archives too large for memory.
 
-from ._engine import (
-    ArchiveSettings as ArchiveSettings,
-    invert_archive as invert_archive,
-    open_archive as open_archive,
-    row_flags as row_flags,
-)
+The engine (:func:`invert_archive`) knows no model; each model family is an archive task
+(:class:`AbstractArchiveTask`): leaf spectra (:class:`LeafArchiveTask`, PROSPECT-D/-PRO) and canopy pixels
+(:class:`CanopyArchiveTask`, PROSAIL), picked by name with :func:`get_task` (:data:`ARCHIVE_TASKS`).
+"""
+
+from ._canopy import CanopyArchiveTask as CanopyArchiveTask
+from ._engine import invert_archive as invert_archive
+from ._leaf import LeafArchiveTask as LeafArchiveTask, NStructPrior as NStructPrior
+from ._registry import ARCHIVE_TASKS as ARCHIVE_TASKS, get_task as get_task
+from ._rows import row_flags as row_flags
+from ._settings import ArchiveSettings as ArchiveSettings, check_dtype as check_dtype
+from ._table import ArchiveInfo as ArchiveInfo, Chunk as Chunk, open_archive as open_archive
+from ._task import AbstractArchiveTask as AbstractArchiveTask, AbstractRowTask as AbstractRowTask

@@ -1,4 +1,4 @@
-"""Canopy archives: PROSAIL trait inversion of pixel tables through :func:`leafjax.inversion.invert_archive`.
+"""Canopy archives: PROSAIL trait inversion of pixel tables, as an archive task (``model="prosail"``).
 
 Input (parquet or CSV), one pixel per row:
 
@@ -14,21 +14,27 @@ Output columns (after the carried ones; clashing names renamed ``input_<name>``)
 ``fcover``, then the other free parameters, ``<free>_std`` (Gauss–Newton, see
 :func:`~leafjax.inversion.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``flags``.  Per-row
 flags as for leaf archives, plus ``invalid_geometry`` / ``invalid_structure`` (NaN or out of range; the row is
-not inverted).  Each chunk is padded to the chunk size, so all chunks share one compilation (an archive smaller
-than one chunk is solved at its own size).
+not inverted).  The PROSAIL model and the sensor's response are built once per run
+(:meth:`CanopyArchiveTask.setup`); the look-up table of the per-pixel start depends on each pixel's geometry and
+is part of the chunk's solve.  Each chunk is padded to the chunk size, so all chunks share one compilation (an
+archive smaller than one chunk is solved at its own size).
 """
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..inversion._canopy import GEOMETRY_NAMES, INVERSION_BOUNDS, default_free, invert_canopy
-from ..inversion._result import Status
+from ..inversion import Status
 from ..simulation._prosail import CANOPY_BOUNDS
-from ._engine import ArchiveInfo, ArchiveSettings, Chunk, output_rows, read_header, row_flags
+from ._rows import output_rows, padded_rows, row_flags
+from ._settings import ArchiveSettings
+from ._table import ArchiveInfo, Chunk, check_file, check_grid, read_header
+from ._task import AbstractRowTask
 
 #: Structure/soil columns that, when present in the input, fix that parameter per row.
 STRUCTURE_COLUMNS: tuple[str, ...] = ("lidf_a", "lidf_b", "hotspot", "soil_brightness", "soil_dryness")
@@ -41,7 +47,8 @@ SENSOR_GRID_NM: tuple[int, int] = (400, 2400)
 
 
 def _srf_and_grid(settings: ArchiveSettings, wavelengths: np.ndarray | None = None):
-    from ..spectral._response import SpectralResponse, load_srf
+    """``(response, simulation grid (nm))``: the sensor's bands, or the identity on the archive's wavelengths."""
+    from ..spectral import SpectralResponse, load_srf
 
     if settings.sensor is not None:
         grid = np.arange(SENSOR_GRID_NM[0], SENSOR_GRID_NM[1] + 1, settings.grid_step, dtype=np.float64)
@@ -55,13 +62,9 @@ def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
     ``settings.sensor`` (or on the 1-nm grid), and the geometry columns.  Raises ``ValueError`` naming the
     offending columns."""
     from ..io import parse_spectral_columns
-    from ._engine import _check_grid
 
     p = Path(path)
-    if not p.is_file():
-        raise OSError(f"{p}: no such file")
-    if p.stat().st_size == 0:
-        raise ValueError(f"{p}: the file is empty")
+    check_file(p)
     if p.suffix.lower() == ".npy":
         raise ValueError(f"{p}: canopy inversion needs a parquet or CSV table (per-row sza, vza, raa columns)")
     columns, n, fmt = read_header(p)
@@ -88,7 +91,7 @@ def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
             raise ValueError(f"{p}: no R_<nm> reflectance columns found{hint}")
         if np.any(np.diff(nm_wl) <= 0):
             raise ValueError(f"{p}: spectral columns must be in increasing wavelength order")
-        _check_grid(nm_wl, str(p))
+        check_grid(nm_wl, str(p))
         rcols, wl = nm_cols, nm_wl
     missing_geometry = [g for g in GEOMETRY_NAMES if g not in columns]
     if missing_geometry:
@@ -99,16 +102,6 @@ def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
     spectral = {c for c in columns if str(c).startswith("R_")}
     return ArchiveInfo(p, n, np.asarray(wl, np.float64), list(rcols), [], [c for c in columns if c not in spectral],
                        fmt)
-
-
-@functools.lru_cache(maxsize=4)
-def _model_and_srf(leaf_model: str, sensor: str | None, grid_step: int, wavelengths: tuple, dtype: str):
-    from ..physics.canopy._prosail import Prosail
-
-    settings = ArchiveSettings(model="prosail", sensor=sensor, grid_step=grid_step)
-    srf, grid = _srf_and_grid(settings, np.asarray(wavelengths))
-    srf = type(srf)(srf.wavelengths.astype(dtype), srf.weights.astype(dtype), srf.band_names, srf.name)
-    return Prosail(leaf_model, wavelengths=grid, dtype=np.dtype(dtype)), srf
 
 
 def canopy_free(settings: ArchiveSettings, columns) -> tuple[tuple[str, ...], list[str]]:
@@ -133,52 +126,88 @@ def _column(carried, name: str, bounds: tuple[float, float]) -> tuple[np.ndarray
     return v, bad
 
 
-def run_canopy_chunk(settings: ArchiveSettings, wavelengths: np.ndarray, chunk: Chunk):
-    """Invert one chunk of a canopy archive in this process and return its output rows."""
-    import jax
-    import jax.numpy as jnp
 
-    model, srf = _model_and_srf(settings.leaf_model, settings.sensor, settings.grid_step,
-                                tuple(np.asarray(wavelengths, np.float64).tolist()), settings.dtype)
-    r = chunk.reflectance * (0.01 if settings.percent else 1.0)
-    valid, flags = row_flags([r])
-    n = r.shape[0]
-    free, per_row = canopy_free(settings, chunk.carried.columns)
-    known: dict[str, np.ndarray] = {}
-    for names, flag in ((GEOMETRY_NAMES, "invalid_geometry"), (per_row, "invalid_structure")):
-        for name in names:
-            known[name], bad = _column(chunk.carried, name, CANOPY_BOUNDS[name])
-            for i in np.flatnonzero(bad):
-                if flag not in flags[i]:
-                    flags[i].append(flag)
-            valid &= ~bad
-    rows = np.flatnonzero(valid)
-    status = np.full(n, int(Status.INVALID_INPUT), np.int8)
-    reported = list(REPORTED) + [f for f in free if f not in REPORTED]
-    cols = {}
-    for name in reported:
-        cols[name] = np.full(n, np.nan)
-        if name in free:
-            cols[f"{name}_std"] = np.full(n, np.nan)
-    extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
-    if rows.size:
-        # pad to the chunk size so that every chunk reuses one compilation (a lone short chunk: to its length)
-        size = n if chunk.start == 0 and n < settings.chunk_size else settings.chunk_size
-        pad = max(size - rows.size, 0)
-        sel = np.concatenate([rows, np.repeat(rows[:1], pad)])
-        geometry = {k: known[k][sel] for k in GEOMETRY_NAMES}
-        res = invert_canopy(jnp.asarray(r[sel], settings.dtype), geometry, srf, model, free=free,
-                            fixed={k: known[k][sel] for k in per_row}, lut_size=LUT_SIZE,
-                            max_steps=settings.max_steps, key=jax.random.key(0))
-        jax.block_until_ready(res.rmse)
-        k = rows.size
+def reported_names(free: tuple[str, ...]) -> list[str]:
+    """Estimate columns: :data:`REPORTED` first, then the other free parameters."""
+    return list(REPORTED) + [f for f in free if f not in REPORTED]
+
+
+@dataclass(frozen=True)
+class CanopyState:
+    """What every chunk of a canopy run shares: the PROSAIL ``model`` on the simulation grid, the sensor
+    response ``srf`` (in the run's dtype), the ``free`` parameters and the ``per_row`` fixed columns."""
+
+    settings: ArchiveSettings
+    model: Any
+    srf: Any
+    free: tuple[str, ...]
+    per_row: tuple[str, ...]
+
+
+class CanopyArchiveTask(AbstractRowTask):
+    """PROSAIL inversion of canopy pixels in rows (``model="prosail"``; see the module docstring)."""
+
+    def open(self, path, settings: ArchiveSettings, *, wavelengths_file: str | None = None) -> ArchiveInfo:
+        return open_canopy_archive(path, settings)
+
+    def output_columns(self, settings: ArchiveSettings, info: ArchiveInfo) -> tuple[str, ...]:
+        free, _ = canopy_free(settings, info.carried)
+        cols = [c for n in reported_names(free) for c in ((n, f"{n}_std") if n in free else (n,))]
+        return tuple(cols) + self.diagnostic_columns()
+
+    def setup(self, settings: ArchiveSettings, info: ArchiveInfo) -> CanopyState:
+        """PROSAIL with ``settings.leaf_model`` on the simulation grid, and the sensor's response, in
+        ``settings.dtype``; the free and per-row fixed parameters of this archive's columns."""
+        from ..physics.canopy import Prosail
+
+        srf, grid = _srf_and_grid(settings, np.asarray(info.wavelengths, np.float64))
+        dtype = settings.dtype
+        srf = type(srf)(srf.wavelengths.astype(dtype), srf.weights.astype(dtype), srf.band_names, srf.name)
+        model = Prosail(settings.leaf_model, wavelengths=grid, dtype=np.dtype(dtype))
+        free, per_row = canopy_free(settings, info.carried)
+        return CanopyState(settings, model, srf, free, tuple(per_row))
+
+    def run(self, state: CanopyState, chunk: Chunk):
+        """Invert the chunk's valid pixels (padded to the chunk size) and lay out its output rows."""
+        import jax
+        import jax.numpy as jnp
+
+        settings, free, per_row = state.settings, state.free, state.per_row
+        r = chunk.reflectance * (0.01 if settings.percent else 1.0)
+        valid, flags = row_flags([r])
+        n = r.shape[0]
+        known: dict[str, np.ndarray] = {}
+        for names, flag in ((GEOMETRY_NAMES, "invalid_geometry"), (per_row, "invalid_structure")):
+            for name in names:
+                known[name], bad = _column(chunk.carried, name, CANOPY_BOUNDS[name])
+                for i in np.flatnonzero(bad):
+                    if flag not in flags[i]:
+                        flags[i].append(flag)
+                valid &= ~bad
+        rows = np.flatnonzero(valid)
+        status = np.full(n, int(Status.INVALID_INPUT), np.int8)
+        reported = reported_names(free)
+        cols = {}
         for name in reported:
-            cols[name][rows] = np.asarray(res.params[name])[:k]
+            cols[name] = np.full(n, np.nan)
             if name in free:
-                cols[f"{name}_std"][rows] = np.asarray(res.std[name])[:k]
-        extra["rmse"][rows] = np.asarray(res.rmse)[:k]
-        extra["iterations"][rows] = np.asarray(res.iters)[:k]
-        status[rows] = np.asarray(res.status)[:k]
-        for i in rows[status[rows] == Status.MAX_STEPS]:
-            flags[i].append("not_converged")
-    return output_rows(chunk.carried, cols, extra, status, [sorted(set(f)) for f in flags])
+                cols[f"{name}_std"] = np.full(n, np.nan)
+        extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
+        if rows.size:
+            # pad to the chunk size so that every chunk reuses one compilation (a lone short chunk: to its length)
+            sel = padded_rows(rows, n if chunk.start == 0 and n < settings.chunk_size else settings.chunk_size)
+            res = invert_canopy(jnp.asarray(r[sel], settings.dtype), {k: known[k][sel] for k in GEOMETRY_NAMES},
+                                state.srf, state.model, free=free, fixed={k: known[k][sel] for k in per_row},
+                                lut_size=LUT_SIZE, max_steps=settings.max_steps, key=jax.random.key(0))
+            jax.block_until_ready(res.rmse)
+            k = rows.size
+            for name in reported:
+                cols[name][rows] = np.asarray(res.params[name])[:k]
+                if name in free:
+                    cols[f"{name}_std"][rows] = np.asarray(res.std[name])[:k]
+            extra["rmse"][rows] = np.asarray(res.rmse)[:k]
+            extra["iterations"][rows] = np.asarray(res.iters)[:k]
+            status[rows] = np.asarray(res.status)[:k]
+            for i in rows[status[rows] == Status.MAX_STEPS]:
+                flags[i].append("not_converged")
+        return output_rows(chunk.carried, cols, extra, status, [sorted(set(f)) for f in flags])

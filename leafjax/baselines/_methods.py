@@ -1,4 +1,4 @@
-"""Baseline trait-retrieval methods implementing :class:`~leafjax.evaluation.AbstractTraitMethod`.
+"""Baseline trait-retrieval methods implementing :class:`~leafjax.methods.AbstractTraitMethod`.
 
 - :class:`PLSRTargetOnly` ("SST" of the reference study): PLSR trained on the k target samples only.
 - :class:`PLSRSourceOnly` ("SOT"): PLSR trained on the other datasets only.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..evaluation._protocol import AbstractTraitMethod
+from ..methods import AbstractTraitMethod
 from ._plsr import CV_FOLDS, MAX_COMPONENTS, PLSRModel, fit_plsr
 
 if TYPE_CHECKING:

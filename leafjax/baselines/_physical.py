@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from ..evaluation._protocol import AbstractTraitMethod
+from ..methods import AbstractTraitMethod
 
 if TYPE_CHECKING:
     from ..data._dataset import SpectralDataset

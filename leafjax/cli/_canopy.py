@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from ._common import (
     CLIError,
     check_output_path,
@@ -81,6 +79,8 @@ def run_simulate(args) -> int:
 
 
 def run_forward(args) -> int:
+    import numpy as np
+
     wl, out, dtype, model, srf = _setup(args)
     from ..simulation import CANOPY_NAMES, validate_prosail_table, write_prosail_parquet
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_GRID_MAX_NM, DEFAULT_GRID_MIN_NM, WAVELENGTH_MAX_NM, WAVELENGTH_MIN_NM
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# The parser modules import no JAX, numpy or pandas at module level (``leafjax --help`` stays fast); the command
+# functions import what they need.
 
 
 class CLIError(Exception):
@@ -16,6 +21,8 @@ class CLIError(Exception):
 
 def parse_wavelengths(spec: str | None) -> np.ndarray:
     """Parse ``START:STOP[:STEP]`` or a comma-separated list of wavelengths (nm); default 400:2400."""
+    import numpy as np
+
     if spec is None:
         return np.arange(DEFAULT_GRID_MIN_NM, DEFAULT_GRID_MAX_NM + 1, dtype=np.float64)
     try:

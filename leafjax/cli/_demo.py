@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from ._common import check_output_path, positive_int
 
 
@@ -23,6 +21,7 @@ def run_demo(args) -> int:
     out = check_output_path(args.out) if args.out else None
     import jax
     import jax.numpy as jnp
+    import numpy as np
     import pandas as pd
 
     from ..inversion import Status, invert, make_problem

@@ -1,8 +1,9 @@
 """``leafjax invert``: invert a spectral archive (parquet, CSV or .npy) into traits, in resumable chunks.
 
-``--model prosail`` inverts canopy reflectance (``R_<nm>`` or, with ``--sensor``, ``R_<band>`` columns, plus
-per-row ``sza``, ``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``, ``fcover``, ... (see
-:mod:`leafjax.archive._canopy`)."""
+Thin: parses the flags into :class:`~leafjax.archive.ArchiveSettings`, picks the archive task of ``--model``
+(:func:`~leafjax.archive.get_task`) and runs :func:`~leafjax.archive.invert_archive`.  ``--model prosail``
+inverts canopy reflectance (``R_<nm>`` or, with ``--sensor``, ``R_<band>`` columns, plus per-row ``sza``,
+``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``, ``fcover``, ... (see :mod:`leafjax.archive._canopy`)."""
 
 from __future__ import annotations
 
@@ -46,12 +47,13 @@ def run_invert(args) -> int:
         raise CLIError("--kind must be R or T")
     check_output_path(args.out)
     set_precision(args.dtype)
-    from ..archive import ArchiveSettings, invert_archive
+    from ..archive import ArchiveSettings, CanopyArchiveTask, get_task, invert_archive
     from ..physics import LEAF_MODELS
 
-    model = args.model.lower()
+    task = get_task(args.model)  # unknown model -> one-line error listing the choices
+    model = args.model.lower().replace("_", "-")
     leaf_model = args.leaf_model.lower().replace("_", "-")
-    if model == "prosail":
+    if isinstance(task, CanopyArchiveTask):
         if leaf_model not in LEAF_MODELS:
             raise CLIError(f"unknown --leaf-model {args.leaf_model!r}; choose one of: {', '.join(LEAF_MODELS)}")
         if args.strategy != "full":
@@ -60,8 +62,6 @@ def run_invert(args) -> int:
             from ..spectral import load_srf
 
             load_srf(args.sensor)  # unknown sensor -> one-line error before any work
-    elif model not in LEAF_MODELS:
-        raise CLIError(f"unknown model {args.model!r}; choose one of: {', '.join(LEAF_MODELS)}, prosail")
     elif args.sensor is not None or leaf_model != "prospect-d" or args.grid_step != "1":
         raise CLIError("--sensor, --leaf-model and --grid-step need --model prosail")
     settings = ArchiveSettings(
@@ -78,7 +78,7 @@ def run_invert(args) -> int:
             raise CLIError("--dask needs the dask extra: pip install 'leafjax[dask]'") from None
         client = Client(args.dask)
     try:
-        summary = invert_archive(args.input, args.out, settings, wavelengths_file=args.wavelengths_file,
+        summary = invert_archive(args.input, args.out, settings, task=task, wavelengths_file=args.wavelengths_file,
                                  resume=not args.overwrite, progress=not args.no_progress, client=client)
     finally:
         if client is not None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from . import _canopy
 from ._common import (
     CLIError,
@@ -61,6 +59,7 @@ def run_simulate(args) -> int:
     out = check_output_path(args.out)
     dtype = set_precision(args.dtype)
     import jax
+    import numpy as np
 
     from ..simulation import default_prior, make_noise, write_spectra_parquet
     from ..simulation._priors import check_within_bounds
@@ -83,6 +82,8 @@ def run_forward(args) -> int:
     if args.model.lower() == "prosail":
         return _canopy.run_forward(args)
     _canopy.check_leaf_only(args)
+    import numpy as np
+
     wl = parse_wavelengths(args.wavelengths)
     out = check_output_path(args.out)
     dtype = set_precision(args.dtype)

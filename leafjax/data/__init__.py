@@ -1,5 +1,6 @@
 """Leaf spectra datasets: the :class:`SpectralDataset` container and readers (shared parquet, EcoSIS CSV,
-generic tables with a column mapping, embedded demo).
+generic tables with a column mapping, embedded demo), percent detection, and :class:`AbstractDataset`, the
+interface any dataset type implements to take part in :mod:`leafjax.methods` and :mod:`leafjax.evaluation`.
 
 Example:
     >>> from leafjax.data import load_demo
@@ -8,6 +9,7 @@ Example:
     ['ewt', 'lma', 'nitrogen', 'nitrogen_area']
 """
 
+from ._abstract import AbstractDataset as AbstractDataset, DATA_KINDS as DATA_KINDS
 from ._columns import (
     ColumnError as ColumnError,
     ecosis_spectral_columns as ecosis_spectral_columns,
@@ -15,6 +17,11 @@ from ._columns import (
 )
 from ._describe import describe as describe
 from ._dataset import META_COLUMNS as META_COLUMNS, SpectralDataset as SpectralDataset, concat as concat
+from ._percent import (
+    MAX_PERCENT as MAX_PERCENT,
+    PERCENT_THRESHOLD as PERCENT_THRESHOLD,
+    detect_percent as detect_percent,
+)
 from ._readers import (
     KNOWN_QUIRKS as KNOWN_QUIRKS,
     LEAF_PARQUET_TRAITS as LEAF_PARQUET_TRAITS,

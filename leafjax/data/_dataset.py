@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from .._constants import TRAITS
+from ._abstract import AbstractDataset
 
 #: Metadata columns every dataset carries (filled with ``"unknown"`` by readers when the source lacks them).
 META_COLUMNS: tuple[str, ...] = ("dataset", "sample_id", "species", "instrument", "site")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SpectralDataset:
-    """Leaf spectra, traits and metadata, row-aligned.
+class SpectralDataset(AbstractDataset):
+    """Leaf spectra, traits and metadata, row-aligned; the ``spectra-table`` kind of
+    :class:`~leafjax.data.AbstractDataset` (targets are traits, groups are ``meta`` columns).
 
     **Fields:**
     - ``wavelengths``: band centres, nm, float64, shape ``(wl,)``, strictly increasing.
@@ -44,6 +47,7 @@ class SpectralDataset:
     traits: pd.DataFrame
     meta: pd.DataFrame
     transmittance: np.ndarray | None = None
+    kind: ClassVar[str] = "spectra-table"
 
     def __post_init__(self):
         wl = np.asarray(self.wavelengths, dtype=np.float64)
@@ -131,6 +135,33 @@ class SpectralDataset:
         if self.transmittance is not None:
             ok &= np.all(np.isfinite(self.transmittance), axis=0)
         return ok
+
+    # --- AbstractDataset -------------------------------------------------------------------------------------
+    def groups(self, unit: str) -> np.ndarray:
+        """Group labels ``(n,)`` (strings) from ``meta[unit]``, e.g. ``"dataset"`` or ``"site"``."""
+        if unit not in self.meta.columns:
+            raise ValueError(f"no grouping column {unit!r} in meta (columns: {', '.join(map(str, self.meta.columns))})")
+        return self.meta[unit].astype(str).to_numpy(dtype=object)
+
+    def target(self, name: str) -> np.ndarray:
+        """Trait ``name`` as a target: :meth:`trait`."""
+        return self.trait(name)
+
+    def sample_ids(self) -> np.ndarray:
+        """``meta['sample_id']`` as strings ``(n,)``."""
+        return self.meta["sample_id"].to_numpy().astype(str)
+
+    def row_flag(self, name: str) -> np.ndarray:
+        """Boolean ``meta[name]`` ``(n,)`` (e.g. ``flag_white_background``); all ``False`` without that column."""
+        if name not in self.meta.columns:
+            return np.zeros(len(self), dtype=bool)
+        return self.meta[name].to_numpy(dtype=bool)
+
+    def harmonise(self, rows) -> tuple[SpectralDataset, bytes]:
+        """All rows on the bands finite in every row of ``rows`` (:meth:`valid_bands` of that subset); the key is
+        the packed band mask."""
+        bands = self.subset(rows).valid_bands()
+        return self.select_wavelengths(bands), np.packbits(bands).tobytes()
 
     # --- selection -------------------------------------------------------------------------------------------
     def subset(self, index) -> SpectralDataset:

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .._constants import TRAITS
-from ..preprocessing._scale import detect_percent
 from ._columns import ColumnError, ecosis_spectral_columns, gsti_spectral_columns, numeric_block, numeric_column
 from ._dataset import META_COLUMNS, SpectralDataset, concat
+from ._percent import detect_percent
 
 #: Trait columns of the shared ``leaf_spectra/*.parquet`` format (canonical names and units).
 LEAF_PARQUET_TRAITS: tuple[str, ...] = ("chl", "car", "ewt", "lma", "nitrogen", "nitrogen_area")

@@ -1,6 +1,8 @@
-"""Evaluation protocol: LODO and k-target-sample splits, metrics with bootstrap intervals, the method
-interface with its generic runner, cross-fitted predictions of the target sample, calibration of prediction
-intervals from the target sample, and reports (tables and figures)."""
+"""Evaluation protocol: leave-one-group-out (LODO when the group is the dataset) and k-target-sample splits,
+metrics with bootstrap intervals, the generic runner over the method interface of :mod:`leafjax.methods`
+(re-exported here), cross-fitted predictions of the target sample, calibration of prediction intervals from the
+target sample, and reports (tables and figures).  Everything works on any :class:`~leafjax.data.AbstractDataset`
+(leaf spectra, image tiles, thermal tables) grouped by any column (dataset, site, parcel)."""
 
 from ._calibration import (
     CALIBRATIONS as CALIBRATIONS,
@@ -33,11 +35,20 @@ from ._metrics import (
     rmse as rmse,
     score as score,
 )
-from ._protocol import AbstractTraitMethod as AbstractTraitMethod, run_evaluation as run_evaluation
+from ..methods import AbstractMethod as AbstractMethod, AbstractTraitMethod as AbstractTraitMethod, Task as Task
+from ._protocol import COLUMNS as COLUMNS, run_evaluation as run_evaluation
 from ._report import (
     plot_predicted_vs_measured as plot_predicted_vs_measured,
     to_markdown as to_markdown,
     write_tables as write_tables,
 )
-from ._splits import DEFAULT_KS as DEFAULT_KS, Split as Split, k_target_splits as k_target_splits, lodo_splits as lodo_splits
+from ._splits import (
+    DEFAULT_KS as DEFAULT_KS,
+    MIN_TEST as MIN_TEST,
+    Split as Split,
+    k_target_splits as k_target_splits,
+    labelled_rows as labelled_rows,
+    lodo_splits as lodo_splits,
+    logo_splits as logo_splits,
+)
 from ._summary import overview as overview, summarise as summarise

@@ -1,126 +1,113 @@
-"""The trait-method interface and the generic evaluation runner.
+"""The generic evaluation runner: leave-one-group-out and k-target-sample splits × tasks × methods.
 
-Any retrieval method — PLSR, physical inversion, a neural network, a fusion of others — takes part in the
-evaluation by implementing :class:`AbstractTraitMethod`: ``fit(train, trait, target_sample) -> fitted`` and
-``predict(fitted, test) -> (n_test,)``.  The runner loops held-out datasets × traits × k × seeds × methods and
-returns one long table of predictions; metrics and reports are computed from that table.
+Any method implementing :class:`~leafjax.methods.AbstractMethod` (PLSR, physical inversion, a neural network, a
+fusion of others; leaf-trait methods through :class:`~leafjax.methods.AbstractTraitMethod`) is evaluated on any
+dataset implementing :class:`~leafjax.data.AbstractDataset`.  The runner loops tasks × held-out groups × k ×
+seeds × methods and returns one long table of predictions; metrics and reports are computed from that table.
 """
 
 from __future__ import annotations
 
-import abc
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ..methods._method import AbstractMethod
+from ..methods._task import Task, as_task
+from ..methods._trait import AbstractTraitMethod
 from ._splits import DEFAULT_KS, MIN_TEST, Split, k_target_splits, lodo_splits
 
 if TYPE_CHECKING:
-    from ..data._dataset import SpectralDataset
+    from ..data._abstract import AbstractDataset
+
+__all__ = ["AbstractMethod", "AbstractTraitMethod", "COLUMNS", "run_evaluation"]
+
+#: Columns of the predictions table of :func:`run_evaluation` (``trait`` holds the target name).
+COLUMNS: tuple[str, ...] = ("held_out", "trait", "k", "seed", "method", "row", "sample_id", "measured",
+                            "predicted")
 
 
-class AbstractTraitMethod(abc.ABC):
-    """A trait-retrieval method under evaluation.
-
-    Class attributes tell the runner what the method uses:
-
-    - ``uses_train``: fits on the source datasets (skipped when a trait has no source data).
-    - ``uses_target_sample``: its fit depends on the ``k`` labelled target samples (if ``False``, the runner
-      fits it once per held-out dataset and trait and reuses it across k and seeds).
-    - ``requires_target_sample``: cannot run without target samples (skipped for plain LODO, k = 0).
-
-    ``name`` (a short label used in tables) must be set by subclasses.  ``fit`` receives datasets restricted to
-    rows where ``trait`` is measured and to bands finite in train, target and test alike; it must not look at
-    test traits (it never receives them).
-    """
-
-    name: str
-    uses_train: ClassVar[bool] = True
-    uses_target_sample: ClassVar[bool] = True
-    requires_target_sample: ClassVar[bool] = False
-
-    @abc.abstractmethod
-    def fit(self, train: SpectralDataset, trait: str, target_sample: SpectralDataset | None = None) -> Any:
-        """Fit on ``train`` (other datasets) and/or ``target_sample`` (k labelled rows of the target dataset)."""
-
-    @abc.abstractmethod
-    def predict(self, fitted: Any, test: SpectralDataset) -> np.ndarray:
-        """Predicted ``trait`` for every row of ``test``, float64 ``(n_test,)``, canonical unit."""
-
-    def fit_many(self, jobs: Sequence[tuple[SpectralDataset, str, SpectralDataset | None]]) -> list[Any]:
-        """Fit several independent ``(train, trait, target_sample)`` jobs (e.g. every held-out dataset × seed of
-        one k).  The default fits them one by one; methods that can train many models at once (the networks,
-        :class:`~leafjax.transfer.NetworkMethod`) override it.  Returns one fitted object per job, in order."""
-        return [self.fit(*job) for job in jobs]
-
-
-def _training_mask(ds: SpectralDataset, exclude_flags: Sequence[str]) -> np.ndarray:
+def _training_mask(ds: AbstractDataset, exclude_flags: Sequence[str]) -> np.ndarray:
     ok = np.ones(len(ds), dtype=bool)
     for f in exclude_flags:
-        if f in ds.meta.columns:
-            ok &= ~ds.meta[f].to_numpy(dtype=bool)
+        ok &= ~np.asarray(ds.row_flag(f), dtype=bool)
     return ok
 
 
-def _frame(split: Split, method: str, rows: np.ndarray, ds: SpectralDataset, pred: np.ndarray) -> pd.DataFrame:
-    pred = np.asarray(pred, dtype=np.float64).reshape(-1)
-    if pred.shape != rows.shape:
-        raise ValueError(f"method {method!r} returned {pred.shape} predictions for {rows.size} test rows")
-    return pd.DataFrame({
-        "held_out": split.held_out, "trait": split.trait, "k": split.k,
+def _frames(split: Split, task: Task, method: str, ds: AbstractDataset, pred) -> list[pd.DataFrame]:
+    rows = split.test
+    n_t = len(task.targets)
+    pred = np.asarray(pred, dtype=np.float64)
+    pred = pred.reshape(-1, 1) if n_t == 1 else pred
+    if pred.shape != (rows.size, n_t):
+        expected = f"({rows.size},)" if n_t == 1 else f"({rows.size}, {n_t})"
+        raise ValueError(f"method {method!r} returned {pred.shape} predictions for {rows.size} test rows "
+                         f"(expected {expected})")
+    ids = np.asarray(ds.sample_ids())[rows].astype(str)
+    return [pd.DataFrame({
+        "held_out": split.held_out, "trait": name, "k": split.k,
         "seed": -1 if split.seed is None else split.seed, "method": method, "row": rows,
-        "sample_id": ds.meta["sample_id"].to_numpy()[rows].astype(str),
-        "measured": ds.trait(split.trait)[rows], "predicted": pred})
+        "sample_id": ids, "measured": np.asarray(ds.target(name), dtype=np.float64)[rows], "predicted": pred[:, j]})
+        for j, name in enumerate(task.targets)]
 
 
-def run_evaluation(ds: SpectralDataset, methods: Sequence[AbstractTraitMethod], traits: Sequence[str], *,
+def run_evaluation(ds: AbstractDataset, methods: Sequence[AbstractMethod], tasks: Sequence[Task | str], *,
                    ks: Sequence[int] = DEFAULT_KS, seeds: Sequence[int] = (0, 1, 2, 3, 4), lodo: bool = True,
                    min_test: int = MIN_TEST, exclude_from_training: Sequence[str] = ("flag_white_background",),
                    verbose: bool = False) -> pd.DataFrame:
-    """Evaluate ``methods`` on LODO (k = 0) and k-target-sample splits of the pooled dataset ``ds``.
+    """Evaluate ``methods`` on leave-one-group-out (k = 0) and k-target-sample splits of the pooled ``ds``.
 
     **Arguments:**
-    - ``ds``: all datasets, one wavelength grid (preprocessed already).
-    - ``methods``: objects implementing :class:`AbstractTraitMethod`, with distinct ``name``.
-    - ``traits``: canonical trait names; traits with no dataset of ``min_test`` labelled rows are skipped.
+    - ``ds``: all groups pooled, an :class:`~leafjax.data.AbstractDataset` (for spectra: one wavelength grid,
+      preprocessed already).
+    - ``methods``: objects implementing :class:`~leafjax.methods.AbstractMethod`, with distinct ``name``.
+    - ``tasks``: :class:`~leafjax.methods.Task` objects, or target names (canonical trait names for spectra),
+      which become single-target tasks on ``ds.kind`` split by ``dataset``.  The group column of each task
+      defines the held-out unit; tasks with no group of ``min_test`` labelled rows are skipped.
     - ``ks``, ``seeds``: target-sample sizes and random seeds of the k splits; ``lodo``: include k = 0.
-    - ``exclude_from_training``: boolean ``meta`` columns whose true rows never enter training sets (default:
-      white-background spectra, which are not comparable with black-backed leaf-clip spectra).
+    - ``exclude_from_training``: row flags (:meth:`~leafjax.data.AbstractDataset.row_flag`; for spectra,
+      boolean ``meta`` columns) whose rows never enter training sets (default: white-background spectra, which
+      are not comparable with black-backed leaf-clip spectra).
 
-    **Returns:** long DataFrame, one row per test sample and split and method: ``held_out, trait, k, seed``
-    (−1 for LODO), ``method, row, sample_id, measured, predicted``; ``attrs['fit_seconds']`` holds the total fit
-    time per method.
+    Each split's train, target and test rows are harmonised together
+    (:meth:`~leafjax.data.AbstractDataset.harmonise`: for spectra, the bands finite in all of them).  Every
+    split of a task (all k, seeds, held-out groups) is handed to each method at once
+    (:meth:`~leafjax.methods.AbstractMethod.fit_many`); a method with ``uses_target_sample = False`` is fitted
+    once per held-out group.
+
+    **Returns:** long DataFrame, one row per test sample, target, split and method, columns :data:`COLUMNS`:
+    ``held_out, trait`` (target name), ``k, seed`` (−1 for LOGO), ``method, row, sample_id, measured,
+    predicted``; ``attrs['fit_seconds']`` holds the total fit time per method.
     """
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
         raise ValueError(f"method names must be distinct, got {names}")
+    tasks = [as_task(t, ds) for t in tasks]
     allowed = _training_mask(ds, exclude_from_training)
     frames = []
     fit_seconds = dict.fromkeys(names, 0.0)
-    for trait in traits:
-        splits = list(lodo_splits(ds, trait, min_test=min_test)) if lodo else []
-        splits += list(k_target_splits(ds, trait, ks, seeds, min_test=min_test))
-        fitted_once: dict[tuple[str, str], Any] = {}  # methods that ignore the target sample: one fit per fold
-        train_views: dict[tuple[str, bytes], Any] = {}  # one training view per held-out dataset and band set
-        # every split of the trait (all k, seeds, held-out datasets) is handed to each method at once (fit_many)
+    for task in tasks:
+        arguments = [m.task_argument(task) for m in methods]  # fails early for a task a method cannot solve
+        splits = list(lodo_splits(ds, task, min_test=min_test)) if lodo else []
+        splits += list(k_target_splits(ds, task, ks, seeds, min_test=min_test))
+        fitted_once: dict[tuple[str, str], Any] = {}  # methods that ignore the target sample: one fit per group
+        train_views: dict[tuple[str, Any], Any] = {}  # one training view per held-out group and feature set
         views = []
         for split in splits:
             train_rows = split.train[allowed[split.train]]
-            rows_all = np.concatenate([train_rows, split.target, split.test])
-            bands = ds.subset(rows_all).valid_bands()
-            view = ds.select_wavelengths(bands)
-            key = (split.held_out, np.packbits(bands).tobytes())
+            view, feature_key = ds.harmonise(np.concatenate([train_rows, split.target, split.test]))
+            key = (split.held_out, feature_key)
             if key not in train_views:
                 train_views[key] = view.subset(train_rows)
             views.append((split, train_rows.size, train_views[key], view.subset(split.test),
                           view.subset(split.target) if split.k > 0 else None))
             if verbose:
-                print(f"{trait} {split.held_out} k={split.k} seed={split.seed}: {train_rows.size} train, "
-                      f"{split.test.size} test, {int(bands.sum())} bands", flush=True)
-        for m in methods:
+                print(f"{task.label} {split.held_out} k={split.k} seed={split.seed}: {train_rows.size} train, "
+                      f"{split.test.size} test", flush=True)
+        for m, arg in zip(methods, arguments):
             todo = []  # (view index, cache key or None)
             for i, (split, n_train, train, test, target) in enumerate(views):
                 no_data = target is None and n_train == 0  # e.g. LODO of the only dataset with chl
@@ -132,7 +119,7 @@ def run_evaluation(ds: SpectralDataset, methods: Sequence[AbstractTraitMethod], 
             for i, key in todo:  # one job per distinct fit
                 if key is None or (key not in fitted_once and key not in new):
                     new[i if key is None else key] = i
-            results = m.fit_many([(views[i][2], trait, views[i][4]) for i in new.values()])
+            results = m.fit_many([(views[i][2], arg, views[i][4]) for i in new.values()])
             fitted = dict(zip(new, results))
             for key in new:
                 if not isinstance(key, int):
@@ -141,8 +128,7 @@ def run_evaluation(ds: SpectralDataset, methods: Sequence[AbstractTraitMethod], 
             for i, key in todo:
                 split, _, _, test, _ = views[i]
                 model = fitted[i] if key is None else fitted_once[key]
-                frames.append(_frame(split, m.name, split.test, ds, m.predict(model, test)))
-    cols = ["held_out", "trait", "k", "seed", "method", "row", "sample_id", "measured", "predicted"]
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+                frames += _frames(split, task, m.name, ds, m.predict(model, test))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
     out.attrs["fit_seconds"] = fit_seconds
     return out

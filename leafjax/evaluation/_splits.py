@@ -1,6 +1,10 @@
-"""Evaluation splits: leave-one-dataset-out (LODO) and "k target samples" splits, as in the reference
-leaf-trait study: the held-out dataset is the target; ``k`` of its labelled samples may be used for training
-(SST, CSTT variants) and the rest are the test set."""
+"""Evaluation splits: leave-one-group-out (LOGO; leave-one-dataset-out, LODO, when the group column is
+``dataset``) and "k target samples" splits, as in the reference leaf-trait study: the held-out group is the
+target; ``k`` of its labelled samples may be used for training (SST, CSTT variants) and the rest are the test set.
+
+Splits work on any :class:`~leafjax.data.AbstractDataset`: the groups are ``ds.groups(task.group_column)`` and
+a row is labelled when every target of the task is finite (``ds.target(name)``).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,12 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+
+from ..methods._task import Task, as_task
 
 if TYPE_CHECKING:
-    from ..data._dataset import SpectralDataset
+    from ..data._abstract import AbstractDataset
 
 #: Target-sample sizes of the reference protocol.
 DEFAULT_KS: tuple[int, ...] = (5, 10, 20, 50)
@@ -24,9 +31,10 @@ MIN_TEST: int = 10
 class Split:
     """One train/target/test partition (row positions into the pooled dataset).
 
-    **Fields:** ``held_out`` (target dataset name), ``trait``, ``k`` (0 for plain LODO), ``seed`` (None for
-    LODO), ``train`` (rows of the other datasets with the trait measured), ``target`` (the ``k`` labelled target
-    rows), ``test`` (the remaining target rows with the trait measured).
+    **Fields:** ``held_out`` (the held-out group, e.g. a dataset name), ``trait`` (the task's label: the
+    target name, or the names joined by ``+``), ``k`` (0 for plain leave-one-group-out), ``seed`` (None for
+    LOGO), ``train`` (labelled rows of the other groups), ``target`` (the ``k`` labelled held-out rows),
+    ``test`` (the remaining labelled held-out rows).
     """
 
     held_out: str
@@ -42,38 +50,51 @@ class Split:
             raise ValueError(f"split {self.held_out}/{self.trait}/k={self.k}: test rows leak into training")
 
 
-def _labelled(ds: SpectralDataset, trait: str) -> np.ndarray:
-    return np.isfinite(ds.trait(trait))
+def labelled_rows(ds: AbstractDataset, task: Task | str) -> np.ndarray:
+    """Boolean ``(n,)``: rows where every target of ``task`` is finite."""
+    task = as_task(task, ds)
+    ok = np.ones(len(ds), dtype=bool)
+    for name in task.targets:
+        ok &= np.isfinite(np.asarray(ds.target(name), dtype=np.float64))
+    return ok
 
 
-def lodo_splits(ds: SpectralDataset, trait: str, *, min_test: int = MIN_TEST) -> Iterator[Split]:
-    """One split per dataset with at least ``min_test`` measured values of ``trait``: test = that dataset's
-    labelled rows, train = labelled rows of every other dataset (possibly empty, e.g. the only chl dataset)."""
-    has = _labelled(ds, trait)
-    names = ds.meta["dataset"].to_numpy()
-    for name in ds.dataset_names():
-        test = np.flatnonzero(has & (names == name))
+def lodo_splits(ds: AbstractDataset, task: Task | str, *, min_test: int = MIN_TEST) -> Iterator[Split]:
+    """One split per group (of ``task.group_column``, in order of first appearance) with at least ``min_test``
+    labelled rows: test = that group's labelled rows, train = labelled rows of every other group (possibly
+    empty, e.g. the only chl dataset).  ``task`` may be a target name (split by ``dataset``)."""
+    task = as_task(task, ds)
+    has = labelled_rows(ds, task)
+    groups = np.asarray(ds.groups(task.group_column))
+    if groups.shape != (len(ds),):
+        raise ValueError(f"groups({task.group_column!r}) has shape {groups.shape}, expected ({len(ds)},)")
+    for name in pd.unique(groups):
+        test = np.flatnonzero(has & (groups == name))
         if test.size < min_test:
             continue
-        train = np.flatnonzero(has & (names != name))
-        yield Split(name, trait, 0, None, train, np.empty(0, np.int64), test)
+        train = np.flatnonzero(has & (groups != name))
+        yield Split(str(name), task.label, 0, None, train, np.empty(0, np.int64), test)
+
+
+#: Alias: leave-one-group-out splits (:func:`lodo_splits` is not restricted to datasets).
+logo_splits = lodo_splits
 
 
 def _rng(seed: int, held_out: str, trait: str, k: int) -> np.random.Generator:
-    # Stable across runs and Python versions (crc32, not hash()); independent per dataset/trait/k.
+    # Stable across runs and Python versions (crc32, not hash()); independent per group/task/k.
     return np.random.default_rng([seed, zlib.crc32(f"{held_out}|{trait}|{k}".encode())])
 
 
-def k_target_splits(ds: SpectralDataset, trait: str, ks: Sequence[int] = DEFAULT_KS,
+def k_target_splits(ds: AbstractDataset, task: Task | str, ks: Sequence[int] = DEFAULT_KS,
                     seeds: Sequence[int] = (0, 1, 2, 3, 4), *, min_test: int = MIN_TEST) -> Iterator[Split]:
-    """For every held-out dataset, every ``k`` with at least ``min_test`` rows left, and every seed: ``k``
-    labelled target rows drawn at random without replacement, the rest of the labelled target rows for testing,
-    and every other dataset's labelled rows for training.  Deterministic given the seeds."""
-    for lodo in lodo_splits(ds, trait, min_test=min_test):
+    """For every held-out group, every ``k`` with at least ``min_test`` rows left, and every seed: ``k``
+    labelled held-out rows drawn at random without replacement, the rest of the labelled held-out rows for
+    testing, and every other group's labelled rows for training.  Deterministic given the seeds."""
+    for lodo in lodo_splits(ds, task, min_test=min_test):
         for k in ks:
             if k <= 0 or lodo.test.size - k < min_test:
                 continue
             for seed in seeds:
-                perm = _rng(int(seed), lodo.held_out, trait, int(k)).permutation(lodo.test.size)
-                yield Split(lodo.held_out, trait, int(k), int(seed), lodo.train,
+                perm = _rng(int(seed), lodo.held_out, lodo.trait, int(k)).permutation(lodo.test.size)
+                yield Split(lodo.held_out, lodo.trait, int(k), int(seed), lodo.train,
                             np.sort(lodo.test[perm[:k]]), np.sort(lodo.test[perm[k:]]))

@@ -12,7 +12,8 @@ _KEYS = ["trait", "held_out", "k", "method"]
 
 def summarise(predictions: pd.DataFrame, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
               ) -> pd.DataFrame:
-    """Per ``(trait, held_out, k, method)``: each metric averaged over the seeds of the k splits, with a
+    """Per ``(trait, held_out, k, method)`` (``trait``: the target; ``held_out``: the held-out group of any unit —
+    dataset, site, parcel): each metric averaged over the seeds of the k splits, with a
     percentile bootstrap interval of that average (test samples resampled within each seed's split, with
     ``numpy.random.default_rng(seed + i)`` for the i-th seed).  Columns: keys, ``n_seeds``, ``n_test`` (per
     split), then ``<metric>``, ``<metric>_lo``, ``<metric>_hi`` for :data:`METRICS`."""
@@ -42,8 +43,8 @@ def summarise(predictions: pd.DataFrame, *, n_boot: int = 1000, level: float = 0
 
 
 def overview(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per ``(trait, k, method)``: median over held-out datasets of rmse, nrmse, r2, bias and mae, and the
-    number of held-out datasets."""
+    """Per ``(trait, k, method)``: median over held-out groups of rmse, nrmse, r2, bias and mae, and the
+    number of held-out groups (column ``n_datasets``, whatever the unit)."""
     g = summary.groupby(["trait", "k", "method"], sort=True)
     out = g[["rmse", "nrmse", "r2", "bias", "mae"]].median()
     out.columns = [f"median_{c}" for c in out.columns]

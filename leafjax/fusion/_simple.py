@@ -17,8 +17,9 @@ class MeanFuser(AbstractFuser):
         >>> import jax.numpy as jnp
         >>> f = MeanFuser()
         >>> w = f.fit(jnp.array([[1.0, 3.0], [2.0, 4.0]]), jnp.array([2.0, 3.0]))
-        >>> f.predict(w, jnp.array([[0.0, 2.0]]))[0]
-        Array([1.], dtype=float64)
+        >>> mean, var = f.predict(w, jnp.array([[0.0, 2.0]]))
+        >>> mean.tolist()
+        [1.0]
     """
 
     def fit(self, preds, y, variances=None):

@@ -18,7 +18,8 @@ def minimise(loss, params, *, steps: int, learning_rate: float):
     def step(carry, _):
         p, state = carry
         value, grads = jax.value_and_grad(loss)(p)
-        updates, state = tx.update(grads, state, p)
+        with jax.numpy_dtype_promotion("standard"):  # optax computes `decay ** count` (float ** int32)
+            updates, state = tx.update(grads, state, p)
         return (optax.apply_updates(p, updates), state), value
 
     (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)

@@ -1,8 +1,17 @@
-"""Gradient-based batch inversion (vectorised Levenberg–Marquardt): leaf spectra, canopy bands, and leaf/soil
+"""Gradient-based batch inversion: one :func:`invert` for every problem (leaf spectra, canopy bands), solvers
+passed as objects, Laplace uncertainty with derived quantities, implicit-function gradients; and leaf/soil
 spectra from canopy reflectance."""
 
 from ._bounds import to_bounded as to_bounded, to_unconstrained as to_unconstrained
-from ._invert import InversionProblem as InversionProblem, invert as invert, make_problem as make_problem
+from ._problem import AbstractProblem as AbstractProblem
+from ._leaf import InversionProblem as InversionProblem, LeafProblem as LeafProblem, make_problem as make_problem
+from ._canopy_problem import CanopyProblem as CanopyProblem
+from ._solver import AbstractBatchedSolver as AbstractBatchedSolver, SolverState as SolverState
+from ._solver_lm import BatchedLevenbergMarquardt as BatchedLevenbergMarquardt
+from ._solver_optx import OptimistixLM as OptimistixLM
+from ._solver_adam import Adam as Adam
+from ._invert import invert as invert
+from ._implicit import implicit_solution as implicit_solution
 from ._lm import levenberg_marquardt as levenberg_marquardt
 from ._result import InversionResult as InversionResult, Status as Status
 from ._strategies import (
@@ -14,6 +23,7 @@ from ._strategies import (
 from ._canopy import (
     CanopyInversionResult as CanopyInversionResult,
     invert_canopy as invert_canopy,
+    make_canopy_problem as make_canopy_problem,
 )
 from ._retrieval import (
     SpectraRetrieval as SpectraRetrieval,

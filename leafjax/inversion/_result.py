@@ -1,4 +1,4 @@
-"""Inversion results and per-spectrum status codes."""
+"""Inversion results and per-row status codes."""
 
 from __future__ import annotations
 
@@ -27,16 +27,21 @@ class Status(enum.IntEnum):
 
 
 class InversionResult(eqx.Module):
-    """Estimates and per-spectrum diagnostics of a batch inversion (leading shape ``*b`` = input batch).
+    """Estimates and per-row diagnostics of a batch inversion (leading shape ``*b`` = input batch).
 
     **Fields:**
-    - ``estimates``: ``{name: (*b,)}`` estimated parameters in canonical units (free and fixed ones; for
-      PROSPECT-PRO also ``lma`` and ``nitrogen`` derived from ``prot`` and ``cbc``).
+    - ``estimates``: ``{name: (*b,)}`` estimated parameters in canonical units (free and fixed ones) and the
+      problem's derived quantities (PROSPECT-PRO: ``lma``, ``nitrogen``; canopy: ``fcover``).  Differentiable
+      with respect to the observations and the problem's arrays (implicit-function theorem).
     - ``std``: ``{name: (*b,)}`` 1-σ uncertainty of the free parameters from the Gauss–Newton (Laplace)
-      covariance at the optimum, mapped to physical units (delta method); derived traits by error propagation.
-    - ``rmse``: residual root-mean-square error over the used bands (reflectance units), ``(*b,)``.
+      covariance at the optimum, mapped to physical units (delta method), and of the derived quantities
+      (``jax.jacfwd`` of the problem's ``derived`` through that covariance).
+    - ``rmse``: residual root-mean-square error over the used bands (observation units), ``(*b,)``.
     - ``cost``: final objective ``0.5 * sum(residual²)`` including priors, ``(*b,)``.
-    - ``iterations``: LM iterations taken, ``(*b,)``; ``status``: :class:`Status` codes, ``(*b,)``.
+    - ``iterations``: solver iterations taken, ``(*b,)``; ``status``: :class:`Status` codes, ``(*b,)``.
+    - ``fitted``: the model's observation at the estimates ``(*b, n_obs)`` when requested, else ``None``.
+
+    ``params`` and ``iters`` are the names used by the former ``CanopyInversionResult``.
     """
 
     estimates: dict[str, Float[Array, "*b"]]
@@ -45,7 +50,18 @@ class InversionResult(eqx.Module):
     cost: Float[Array, "*b"]
     iterations: Int[Array, "*b"]
     status: Int[Array, "*b"]
+    fitted: Float[Array, "*b n_obs"] | None = None
 
     @property
     def converged(self):
         return self.status == Status.CONVERGED
+
+    @property
+    def params(self) -> dict[str, Float[Array, "*b"]]:
+        """Alias of ``estimates`` (canopy results)."""
+        return self.estimates
+
+    @property
+    def iters(self) -> Int[Array, "*b"]:
+        """Alias of ``iterations`` (canopy results)."""
+        return self.iterations

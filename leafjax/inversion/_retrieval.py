@@ -68,7 +68,7 @@ def free_to_spectra(z: Float[Array, "wl 3"]) -> tuple[Array, Array, Array]:
     return rho, omega - rho, jax.nn.sigmoid(z[..., 2])
 
 
-def spectra_to_free(leaf_r, leaf_t, soil, eps: float = 1e-6) -> Float[Array, "wl 3"]:
+def spectra_to_free(leaf_r, leaf_t, soil, eps: float = 1e-6) -> Float[Array, "*wl 3"]:
     """Inverse of :func:`free_to_spectra` (values clipped ``eps`` inside their bounds)."""
     logit = lambda x: jnp.log(x) - jnp.log1p(-x)  # noqa: E731
     omega = jnp.clip((leaf_r + leaf_t) / MAX_LEAF_ALBEDO, eps, 1 - eps)
@@ -187,6 +187,9 @@ def retrieve_prospect_soil(canopy: CanopyParams, observed: Float[Array, "pix wl"
     low = jnp.asarray([PROSPECT_RETRIEVAL_BOUNDS[n][0] for n in names] + [-SOIL_COEFFICIENT_BOUND] * k, dt)
     high = jnp.asarray([PROSPECT_RETRIEVAL_BOUNDS[n][1] for n in names] + [SOIL_COEFFICIENT_BOUND] * k, dt)
     sw = jnp.ones_like(observed) if weights is None else jnp.sqrt(jnp.asarray(weights, dt))
+    finite = jnp.isfinite(observed)  # NaN observations are left out; none at all: Status.INVALID_INPUT
+    sw = jnp.where(finite, sw, 0.0)
+    observed = jnp.where(finite, observed, 0.0)
     norm = jnp.sqrt(jnp.asarray(observed.shape[0], dt))
 
     def spectra(theta):  # (p,) -> leaf R, T, soil (wl,)
@@ -202,7 +205,8 @@ def retrieve_prospect_soil(canopy: CanopyParams, observed: Float[Array, "pix wl"
            "prot": 0.001, "cbc": 0.005}
     theta0 = jnp.asarray([mid[n] for n in names] + [0.0] * k, dt)
     z0 = to_unconstrained(theta0[None, :], low, high)
-    state = eqx.filter_jit(lambda z: levenberg_marquardt(residuals, z, max_steps=max_steps))(z0)
+    active = jnp.any(finite)[None]
+    state = eqx.filter_jit(lambda z, a: levenberg_marquardt(residuals, z, max_steps=max_steps, active=a))(z0, active)
     theta = to_bounded(state.z, low, high)[0]
     r, t, s = spectra(theta)
     params = {"leaf": {n: theta[i] for i, n in enumerate(names)}, "soil": theta[len(names):],

@@ -21,9 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..physics import ProspectD, ProspectPro, get_leaf_model, nitrogen_from_protein
+from ..physics import ProspectD, get_leaf_model
 from ..simulation import Prior, Uniform
-from ._invert import invert, make_problem
+from ._finalise import derived_std
+from ._invert import invert
+from ._leaf import make_problem
 from ._result import InversionResult
 
 #: Optimal spectral subdomains (nm, inclusive) per constituent (papers above).
@@ -48,7 +50,7 @@ N_PRIOR_LUT = Prior({"n_struct": Uniform(1.0, 2.5), "chl": Uniform(0.5, 100.5), 
 _PIGMENTS = ("chl", "car", "ant")
 
 
-def n_struct_prior(wavelengths: Sequence[float], reflectance=None, transmittance=None, *,
+def n_struct_prior(wavelengths: Sequence[float] | np.ndarray, reflectance=None, transmittance=None, *,
                    key: PRNGKeyArray | None = None, lut_size: int = 1000) -> np.ndarray:
     """Prior estimate of the leaf structure parameter N from reflectance *or* transmittance alone.
 
@@ -132,9 +134,9 @@ def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=No
     def run(free_set, band_mask):
         problem = make_problem(model, use_r=use_r, use_t=use_t, free=free_set, fixed=fixed)
         m = band_mask if user_mask is None else np.asarray(user_mask, bool) & band_mask
-        return invert(problem, reflectance, transmittance, mask=m, fixed=per_spectrum, **kwargs)
+        return problem, invert(problem, reflectance, transmittance, mask=m, fixed=per_spectrum, **kwargs)
 
-    full = run(free, np.ones(wl.shape, bool))
+    problem, full = run(free, np.ones(wl.shape, bool))
     if strategy == "full":
         return full
     est, std = dict(full.estimates), dict(full.std)
@@ -150,15 +152,19 @@ def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=No
         sub_free = [n for n in free if (n in _PIGMENTS) == visible_only or n == target or
                     (visible_only and n not in _PIGMENTS and n != "n_struct")]
         sub_free = [n for n in sub_free if n != "n_struct" or "n_struct" in free]
-        res = run(sub_free, m)
+        _, res = run(sub_free, m)
         est[target], std[target] = res.estimates[target], res.std[target]
         status = np.maximum(status, np.asarray(res.status))
-    if isinstance(model, ProspectPro):
-        est["lma"] = est["prot"] + est["cbc"]
-        est["nitrogen"] = nitrogen_from_protein(est["prot"], est["cbc"])
-        std["lma"] = jnp.sqrt(std["prot"] ** 2 + std["cbc"] ** 2)
-        # independent subdomain estimates: first-order propagation without covariance
-        tot = est["prot"] + est["cbc"]
-        g_p, g_c = 100.0 / 4.43 * est["cbc"] / tot**2, -100.0 / 4.43 * est["prot"] / tot**2
-        std["nitrogen"] = jnp.sqrt((g_p * std["prot"]) ** 2 + (g_c * std["cbc"]) ** 2)
+    # derived quantities (PROSPECT-PRO lma, nitrogen) from the combined estimates; the subdomain estimates are
+    # independent, so their uncertainty propagates through a diagonal covariance
+    batch = np.shape(status)
+    flat = {k: jnp.reshape(v, (-1,)) for k, v in est.items()}
+    theta = jnp.stack([flat[n] for n in problem.free], -1)
+    sd = jnp.stack([jnp.reshape(std[n], (-1,)) for n in problem.free], -1)
+    context = {n: flat[n] for n in model.params_type.names if n not in problem.free}
+    derived = problem.derived(theta, context)
+    est.update({k: v.reshape(batch) for k, v in derived.items()})
+    if derived:
+        cov = jax.vmap(jnp.diag)(sd**2)
+        std.update({k: v.reshape(batch) for k, v in derived_std(problem, theta, cov, context).items()})
     return InversionResult(est, std, full.rmse, full.cost, full.iterations, jnp.asarray(status, jnp.int8))

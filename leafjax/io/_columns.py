@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from numbers import Real
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -10,13 +11,13 @@ import numpy as np
 _SPECTRAL = re.compile(r"^([RT])_(\d+(?:\.\d+)?)$")
 
 
-def format_wavelength(wl: float) -> str:
+def format_wavelength(wl: Real) -> str:
     """``550.0 -> "550"``, ``442.5 -> "442.5"`` (nm)."""
     w = float(wl)
     return str(int(round(w))) if abs(w - round(w)) < 1e-9 else f"{w:g}"
 
 
-def spectral_columns(prefix: str, wavelengths: Iterable[float]) -> list[str]:
+def spectral_columns(prefix: str, wavelengths: Iterable[Real]) -> list[str]:
     """Column names ``<prefix>_<nm>`` for ``prefix`` in ``{"R", "T"}``."""
     if prefix not in ("R", "T"):
         raise ValueError(f"spectral prefix must be 'R' or 'T', got {prefix!r}")

@@ -1,11 +1,20 @@
-"""leafjax.networks: Flax (``nnx``) trait-regression networks sharing one interface.
+"""leafjax.networks: Flax (``nnx``) regression networks sharing one declared interface.
 
-Every network maps standardised spectra ``(batch, wl)`` to ``(batch, n_traits)`` and names its ``stem``,
-ordered ``blocks`` and ``head`` (see :mod:`leafjax.networks._base`); :class:`TraitRegressor` adds the
-standardisation learned from the training data.  Training and fine-tuning live in :mod:`leafjax.transfer`.
+Every network (:class:`AbstractNetwork`) names its ``stem``, ordered ``blocks`` (:class:`AbstractBlock`) and
+``head`` (see :mod:`leafjax.networks._base`).  The tabular networks (GLM, ResNet, TabNet, Transformer, CNN; the
+:data:`NETWORKS` registry) map standardised spectra ``(batch, wl)`` to ``(batch, n_traits)``, and
+:class:`TraitRegressor` adds the standardisation learned from the training data; :class:`ConvNet2D` maps
+images ``(batch, c, h, w)`` to per-pixel maps.  Fine-tuning wrappers (LoRA, adapters) for any of them are in
+:mod:`leafjax.networks.wrappers`; training is :mod:`leafjax.training`, fine-tuning :mod:`leafjax.transfer`.
 """
 
-from ._base import AbstractNetwork as AbstractNetwork, MLPHead as MLPHead
+from ._base import (
+    AbstractBlock as AbstractBlock,
+    AbstractNetwork as AbstractNetwork,
+    AbstractRegressor as AbstractRegressor,
+    MLPHead as MLPHead,
+    output_width as output_width,
+)
 from ._cnn import CNN as CNN, ConvBlock as ConvBlock
 from ._glm import FixedProjection as FixedProjection, GLM as GLM, pca_basis as pca_basis
 from ._registry import (
@@ -19,6 +28,7 @@ from ._standardise import (
     Statistic as Statistic,
     TraitRegressor as TraitRegressor,
     standardisation_stats as standardisation_stats,
+    standardise as standardise,
 )
 from ._tabnet import TabNet as TabNet, TabNetStep as TabNetStep, sparsemax as sparsemax
 from ._transformer import (
@@ -27,3 +37,4 @@ from ._transformer import (
     PatchEmbedding as PatchEmbedding,
     Transformer as Transformer,
 )
+from .image import ConvBlock2D as ConvBlock2D, ConvNet2D as ConvNet2D

@@ -1,13 +1,17 @@
-"""Common interface of the trait-regression networks.
+"""Declared interfaces of the networks: what training, prediction and fine-tuning rely on.
 
-Every network maps *standardised* spectra ``(batch, wl)`` to standardised traits ``(batch, n_traits)`` and
-exposes three named groups of sub-modules, so that fine-tuning can be written once, as parameter filters on
-paths (see :mod:`leafjax.transfer`):
+- :class:`AbstractRegressor`: anything :func:`~leafjax.training.predict` and the tabular form of
+  :func:`~leafjax.training.fit` need: ``__call__``, :meth:`~AbstractRegressor.loss_space` (predictions and
+  targets in the space the loss is computed in) and :attr:`~AbstractRegressor.network` (the
+  :class:`AbstractNetwork` inside, whose groups the fine-tuning filters and adapters address).
+- :class:`AbstractNetwork`: a network with three named groups of sub-modules, so that fine-tuning can be
+  written once, as parameter filters on paths (see :mod:`leafjax.transfer`):
 
-- ``stem``: input processing before the first block (projection, patch embedding, shared layers);
-- ``blocks``: an ordered ``nnx.List`` of blocks, input side first; each block's primary output (its return
-  value, or the first element when it returns a tuple) has ``block.out_features`` features on its last axis;
-- ``head``: the last layer(s), mapping the final representation to ``n_outputs``.
+  - ``stem``: input processing before the first block (projection, patch embedding, shared layers);
+  - ``blocks``: an ordered ``nnx.List`` of blocks, input side first; each block's primary output (its return
+    value, or the first element when it returns a tuple) has ``block.out_features`` features on its last axis
+    (:class:`AbstractBlock`);
+  - ``head``: the last layer(s), mapping the final representation to ``n_outputs``.
 
 Gradual unfreezing unfreezes ``head``, then ``blocks[-1]``, ..., ``blocks[0]``, then ``stem``
 (Howard & Ruder 2018, ULMFiT).  Bottleneck adapters are inserted after blocks; LoRA wraps every
@@ -27,24 +31,72 @@ from jaxtyping import Array, Float
 STEM, BLOCKS, HEAD = "stem", "blocks", "head"
 
 
-class AbstractNetwork(nnx.Module):
-    """Base class of the networks: ``__call__(x: (batch, n_inputs)) -> (batch, n_outputs)``.
+class AbstractRegressor(nnx.Module):
+    """What prediction and the tabular training form need from a model.
+
+    ``__call__(x: (batch, ...)) -> (batch, ...)`` (predictions in the data's units); :meth:`loss_space`;
+    :attr:`network`.
+    """
+
+    @abc.abstractmethod
+    def __call__(self, x: Float[Array, "batch ..."]) -> Float[Array, "batch ..."]:
+        raise NotImplementedError
+
+    def loss_space(self, x: Float[Array, "batch ..."], y: Float[Array, "batch ..."]
+                   ) -> tuple[Float[Array, "batch ..."], Float[Array, "batch ..."]]:
+        """Predictions for ``x`` and the targets ``y``, both in the space the loss is computed in (the
+        identity here; standardised for :class:`~leafjax.networks.TraitRegressor`)."""
+        return self(x), y
+
+    @property
+    @abc.abstractmethod
+    def network(self) -> AbstractNetwork:
+        """The network with the ``stem``/``blocks``/``head`` groups (the model itself for a network)."""
+        raise NotImplementedError
+
+
+class AbstractBlock(nnx.Module):
+    """A sub-module whose primary output has ``out_features`` features on its last axis (the channels, for
+    channels-last convolutions): the width an adapter after it needs."""
+
+    out_features: int
+
+
+def output_width(module: nnx.Module) -> int | None:
+    """``out_features`` of an :class:`AbstractBlock`, ``nnx.Linear``, ``nnx.Conv`` or ``nnx.LoRA``; ``None``
+    for any other module (its output width is not declared)."""
+    if isinstance(module, (AbstractBlock, nnx.Linear, nnx.Conv, nnx.LoRA)):
+        return module.out_features
+    return None
+
+
+class AbstractNetwork(AbstractRegressor):
+    """Base class of the networks: ``__call__(x: (batch, *input)) -> (batch, n_outputs, ...)`` (spectra
+    ``(batch, wl) -> (batch, n_outputs)`` for the tabular networks).
 
     Subclasses set ``n_inputs``, ``n_outputs``, ``stem`` (a module, or ``None``), ``blocks`` (an
-    ``nnx.List``, possibly empty) and ``head`` (a module), and implement ``__call__``.
+    ``nnx.List`` of :class:`AbstractBlock`, possibly empty) and ``head`` (a module), and implement
+    ``__call__``.
     """
 
     n_inputs: int
     n_outputs: int
+    stem: nnx.Module | None
+    blocks: nnx.List
+    head: nnx.Module
 
     @abc.abstractmethod
-    def __call__(self, x: Float[Array, "batch wl"]) -> Float[Array, "batch n_out"]:
+    def __call__(self, x: Float[Array, "batch ..."]) -> Float[Array, "batch n_out ..."]:
         raise NotImplementedError
+
+    @property
+    def network(self) -> AbstractNetwork:
+        return self
 
     @property
     def n_blocks(self) -> int:
         """Number of ordered blocks."""
-        return len(getattr(self, BLOCKS))
+        return len(self.blocks)
 
 
 def check_input(x: Array, n_inputs: int) -> None:

@@ -7,17 +7,17 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from ._base import AbstractNetwork, MLPHead, check_input
+from ._base import AbstractBlock, AbstractNetwork, MLPHead, check_input
 
 
-def max_pool_1d(h: Float[Array, "batch length c"], window: int) -> Float[Array, "batch length//window c"]:
+def max_pool_1d(h: Float[Array, "batch length c"], window: int) -> Float[Array, "batch pooled c"]:
     """Non-overlapping max pooling along the length axis (a trailing remainder is dropped)."""
     b, length, c = h.shape
     n = length // window
     return jnp.max(jnp.reshape(h[:, : n * window, :], (b, n, window, c)), axis=2)
 
 
-class ConvBlock(nnx.Module):
+class ConvBlock(AbstractBlock):
     """``Conv1D(k) -> LayerNorm -> relu -> max-pool(pool)`` on ``(batch, length, c_in)``."""
 
     def __init__(self, c_in: int, c_out: int, *, kernel_size: int = 7, pool: int = 2, param_dtype=jnp.float32,

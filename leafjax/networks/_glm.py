@@ -9,7 +9,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from ._base import AbstractNetwork, MLPHead, check_input
+from ._base import AbstractBlock, AbstractNetwork, MLPHead, check_input
 
 
 class FixedProjection(nnx.Variable):
@@ -31,7 +31,7 @@ def pca_basis(x: Float[np.ndarray, "n wl"], n_components: int) -> Float[np.ndarr
     return v * sign[None, :]
 
 
-class LearnedProjection(nnx.Module):
+class LearnedProjection(AbstractBlock):
     """Linear projection ``(batch, wl) -> (batch, k)`` without bias, trained with the model."""
 
     def __init__(self, n_inputs: int, n_components: int, *, rngs: nnx.Rngs, param_dtype=jnp.float32):
@@ -42,7 +42,7 @@ class LearnedProjection(nnx.Module):
         return self.linear(x)
 
 
-class PCAProjection(nnx.Module):
+class PCAProjection(AbstractBlock):
     """Fixed projection onto principal axes ``(batch, wl) -> (batch, k)`` (a ``FixedProjection`` variable)."""
 
     def __init__(self, basis: Float[np.ndarray, "wl k"], *, param_dtype=jnp.float32):

@@ -14,6 +14,7 @@ from ._resnet import ResNet
 from ._standardise import TraitRegressor, standardisation_stats
 from ._tabnet import TabNet
 from ._transformer import Transformer
+from .wrappers._wrappers import apply_wrapper
 
 #: Network classes by registry name.
 NETWORKS: dict[str, type[AbstractNetwork]] = {
@@ -65,8 +66,6 @@ def make_regressor(name: str, x_train, y_train, *, rngs: nnx.Rngs, trait_names: 
 def regressor_from_config(config: dict[str, Any]) -> TraitRegressor:
     """An untrained regressor with the structure described by ``config`` (statistics 0/1, PCA basis zero):
     the template into which a checkpoint's state is loaded.  Wrappers (LoRA, adapters) are re-applied."""
-    from .wrappers._wrappers import apply_wrapper  # local: transfer depends on networks, not vice versa
-
     kwargs = dict(config["size_kwargs"])
     if "channels" in kwargs:
         kwargs["channels"] = tuple(kwargs["channels"])

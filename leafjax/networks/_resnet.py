@@ -7,10 +7,10 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from ._base import AbstractNetwork, MLPHead, check_input
+from ._base import AbstractBlock, AbstractNetwork, MLPHead, check_input
 
 
-class ResidualBlock(nnx.Module):
+class ResidualBlock(AbstractBlock):
     r"""Pre-norm residual block ``h + W_2\,\mathrm{relu}(W_1\,\mathrm{LN}(h))`` on ``(batch, d)``.
 
     Reference: Gorishniy et al. (2021) "Revisiting deep learning models for tabular data", NeurIPS (ResNet);

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from ._base import AbstractNetwork, MLPHead, check_input
+from ._base import AbstractBlock, AbstractNetwork, MLPHead, check_input
 
 
 def sparsemax(z: Float[Array, "*batch k"]) -> Float[Array, "*batch k"]:
@@ -77,7 +77,7 @@ class TabNetStem(nnx.Module):
         return self.initial(self.shared(x))
 
 
-class TabNetStep(nnx.Module):
+class TabNetStep(AbstractBlock):
     r"""One decision step: attentive transformer then step-specific feature transformer.
 
     Mask :math:`M = \mathrm{sparsemax}(P \odot \mathrm{LN}(W a_{i-1}))` over the ``n_features`` inputs; the

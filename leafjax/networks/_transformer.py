@@ -10,7 +10,7 @@ import numpy as np
 from flax import nnx
 from jaxtyping import Array, Float
 
-from ._base import AbstractNetwork, MLPHead, check_input
+from ._base import AbstractBlock, AbstractNetwork, MLPHead, check_input
 
 
 def sinusoidal_positions(n_tokens: int, d: int) -> np.ndarray:
@@ -64,7 +64,7 @@ class MultiHeadSelfAttention(nnx.Module):
         return self.out(jnp.reshape(attended, (b, t, d)))
 
 
-class EncoderBlock(nnx.Module):
+class EncoderBlock(AbstractBlock):
     """Pre-norm transformer encoder block: ``h + MHSA(LN h)``, then ``h + MLP(LN h)`` (gelu MLP)."""
 
     def __init__(self, d: int, num_heads: int, mlp_ratio: int = 2, *, param_dtype=jnp.float32, rngs: nnx.Rngs):

@@ -99,12 +99,16 @@ def meta_features(target: SpectralDataset, source: SpectralDataset | None = None
     return out
 
 
-def dataset_meta_features(ds: SpectralDataset, datasets=None, **kwargs) -> pd.DataFrame:
-    """:func:`meta_features` of each dataset of ``ds`` (the others as its source), one row per dataset name
-    (index ``dataset``)."""
-    names = list(datasets) if datasets is not None else ds.dataset_names()
+def dataset_meta_features(ds: SpectralDataset, datasets=None, *, unit: str = "dataset", **kwargs) -> pd.DataFrame:
+    """:func:`meta_features` of each group of ``ds`` (the other groups as its source), one row per group.
+
+    ``unit``: the grouping column (``ds.groups(unit)``; ``"dataset"`` by default, or e.g. ``"site"``);
+    ``datasets``: the groups to describe (default: all, in order of first appearance).  The index is named
+    after ``unit``; ``kwargs`` go to :func:`meta_features`."""
+    groups = np.asarray(ds.groups(unit))
+    names = list(datasets) if datasets is not None else list(pd.unique(groups))
     rows = {}
     for name in names:
-        others = [n for n in ds.dataset_names() if n != name]
-        rows[name] = meta_features(ds.where_dataset(name), ds.where_dataset(others) if others else None, **kwargs)
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
+        others = groups != name
+        rows[name] = meta_features(ds.subset(groups == name), ds.subset(others) if others.any() else None, **kwargs)
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(unit)

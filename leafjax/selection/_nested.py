@@ -1,5 +1,6 @@
 """Nested leave-one-dataset-out evaluation of method selection: accuracy of the recommendation and regret.
 
+The held-out unit is the group column of the task (``dataset`` by default; ``site`` or ``parcel`` work alike).
 For each held-out dataset ``D`` the recommender is fitted on performances measured *without D's labels*
 (``inner_performance(D)``: an evaluation run on the other datasets only, so D's labels neither trained a model
 nor scored one) and on meta-features (computed without labels); it then recommends a method for ``D``, which is
@@ -13,10 +14,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..evaluation._protocol import run_evaluation
+from ..evaluation._summary import summarise
+from ..methods._task import Task, as_task
 from ._recommend import NearestNeighbourRecommender
 
 if TYPE_CHECKING:
-    from ..data._dataset import SpectralDataset
+    from ..data._abstract import AbstractDataset
 
 
 def performance_table(summary: pd.DataFrame, trait: str, k: int, metric: str = "rmse",
@@ -78,18 +82,22 @@ def selection_summary(result: pd.DataFrame) -> dict[str, float]:
             "median_relative_regret": float(result["relative_regret"].median())}
 
 
-def inner_performance_by_evaluation(ds: SpectralDataset, methods, trait: str, *, k: int = 0,
+def inner_performance_by_evaluation(ds: AbstractDataset, methods, trait: Task | str, *, k: int = 0,
                                     metric: str = "rmse", **run_kwargs) -> Callable[[str], pd.DataFrame]:
     """An ``inner_performance`` for :func:`nested_lodo_selection` that runs
-    :func:`~leafjax.evaluation.run_evaluation` on ``ds`` *without* the held-out dataset (its rows removed
-    before anything is fitted) and tabulates ``metric`` at ``k``.  Costs one evaluation per held-out dataset."""
-    from ..evaluation import run_evaluation, summarise
+    :func:`~leafjax.evaluation.run_evaluation` on ``ds`` *without* the held-out group (its rows removed before
+    anything is fitted) and tabulates ``metric`` at ``k``.  ``trait``: a target name (groups: ``dataset``) or a
+    single-target :class:`~leafjax.methods.Task` (groups: its ``group_column``).  Costs one evaluation per
+    held-out group."""
+    task = as_task(trait, ds)
+    name = task.target
+    groups = np.asarray(ds.groups(task.group_column))
 
     def inner(held_out: str) -> pd.DataFrame:
-        rest = ds.subset((ds.meta["dataset"] != held_out).to_numpy())
+        rest = ds.subset(groups != held_out)
         ks = [k] if k > 0 else []
-        preds = run_evaluation(rest, methods, [trait], ks=ks, lodo=k == 0, **run_kwargs)
-        return performance_table(summarise(preds, n_boot=0), trait, k, metric)
+        preds = run_evaluation(rest, methods, [task], ks=ks, lodo=k == 0, **run_kwargs)
+        return performance_table(summarise(preds, n_boot=0), name, k, metric)
 
     return inner
 

@@ -16,9 +16,11 @@ from ._priors import (
     check_within_bounds as check_within_bounds,
     default_prior as default_prior,
     prior_from_mapping as prior_from_mapping,
+    prior_from_preset as prior_from_preset,
 )
 from ._prosail import (
     CANOPY_BOUNDS as CANOPY_BOUNDS,
+    CANOPY_DEFAULTS as CANOPY_DEFAULTS,
     CANOPY_NAMES as CANOPY_NAMES,
     default_prosail_prior as default_prosail_prior,
     iter_prosail as iter_prosail,

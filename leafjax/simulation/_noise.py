@@ -1,20 +1,14 @@
-"""Measurement-noise models applied to simulated spectra (explicit PRNG keys)."""
+"""Measurement-noise models applied to simulated spectra (explicit PRNG keys).
+
+They implement the one noise interface, :class:`leafjax.core.AbstractNoise` (re-exported here under its old
+name), as do the band-level models of :mod:`leafjax.spectral` (e.g. ``GaussianNoise``).
+"""
 
 from __future__ import annotations
 
-import abc
-
-import equinox as eqx
 import jax
-from jaxtyping import Array, Float, PRNGKeyArray
 
-
-class AbstractNoise(eqx.Module):
-    """A noise model ``(key, spectra) -> noisy spectra`` of the same shape."""
-
-    @abc.abstractmethod
-    def __call__(self, key: PRNGKeyArray, spectra: Float[Array, "*batch wl"]) -> Float[Array, "*batch wl"]:
-        ...
+from ..core import AbstractNoise
 
 
 class AdditiveGaussian(AbstractNoise):

@@ -18,7 +18,7 @@ import numpy as np
 from jax.scipy.special import ndtr, ndtri
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from .._constants import TRAITS
+from .._parameters import preset, spec
 
 
 class AbstractMarginal(eqx.Module):
@@ -135,40 +135,41 @@ class Prior(eqx.Module):
         return {name: m.quantile(u[:, i]) for i, (name, m) in enumerate(self.marginals.items())}
 
 
-#: Parameters sampled by default for each leaf model. Ranges: the 1,000-sample look-up table of Féret et al.
-#: 2019 / Spafford et al. 2021 (chl, car, ewt, lma, N), widened for ant and brown to typical
-#: green-leaf values; brown pigments are fixed at 0 (green leaves; the inversion also fixes them by default);
-#: prot and cbc cover lma 0.001–0.02 g/cm² with 4–30 % protein by mass.
-_COMMON = {
-    "n_struct": Uniform(1.0, 2.5),
-    "chl": Uniform(0.5, 100.5),
-    "car": Uniform(0.5, 20.5),
-    "ant": Uniform(0.0, 5.0),
-    "brown": Fixed(0.0),
-    "ewt": Uniform(0.001, 0.021),
-}
+def prior_from_preset(model: str, kind: str = "prior", names: Sequence[str] | None = None) -> Prior:
+    """Independent :class:`Uniform` marginals (:class:`Fixed` where ``low == high``) from a named preset of the
+    parameter registry, e.g. ``prior_from_preset("prospect-d")`` (see :func:`leafjax._parameters.preset`).
+
+    **Arguments:** ``model``, ``kind``: the preset; ``names``: keep only these parameters (preset order kept).
+    """
+    table = preset(model, kind)
+    keep = table if names is None else [n for n in table if n in set(names)]
+    return Prior({n: Fixed(table[n][0]) if table[n][0] == table[n][1] else Uniform(*table[n]) for n in keep})
 
 
 def default_prior(model: str) -> Prior:
-    """The documented default prior of ``"prospect-d"`` or ``"prospect-pro"`` (independent marginals)."""
+    """The documented default prior of ``"prospect-d"`` or ``"prospect-pro"`` (independent marginals): the
+    registry preset ``preset(model, "prior")`` — the 1,000-sample look-up table of Féret et al. 2019 / Spafford
+    et al. 2021 (chl, car, ewt, lma, N), ant 0–5 µg/cm², brown fixed at 0 (green leaves), prot and cbc covering
+    lma 0.001–0.02 g/cm² with 4–30 % protein by mass."""
     key = model.lower()
-    if key == "prospect-d":
-        return Prior({**_COMMON, "lma": Uniform(0.001, 0.011)})
-    if key == "prospect-pro":
-        return Prior({**_COMMON, "prot": Uniform(0.0002, 0.003), "cbc": Uniform(0.001, 0.018)})
-    raise ValueError(f"no default prior for model {model!r}")
+    if key not in ("prospect-d", "prospect-pro"):
+        raise ValueError(f"no default prior for model {model!r}")
+    return prior_from_preset(key, "prior")
 
 
 def check_within_bounds(prior: Prior, names: Sequence[str] | None = None) -> None:
-    """Raise ``ValueError`` if a marginal's support leaves the documented bounds of its trait."""
+    """Raise ``ValueError`` if a marginal's support leaves the physical bounds of its parameter
+    (:mod:`leafjax._parameters`: what the forward model accepts), or names a parameter not in ``names``."""
     for name, m in prior.marginals.items():
         if names is not None and name not in names:
             raise ValueError(f"prior parameter {name!r} is not a parameter of the model ({', '.join(names)})")
-        if name in TRAITS:
-            lo, hi = m.support()
-            t = TRAITS[name]
-            if lo < t.low or hi > t.high:
-                raise ValueError(f"prior for {name} [{lo}, {hi}] leaves the bounds [{t.low}, {t.high}] {t.unit}")
+        try:
+            s = spec(name)
+        except ValueError:
+            continue
+        lo, hi = m.support()
+        if lo < s.low or hi > s.high:
+            raise ValueError(f"prior for {name} [{lo}, {hi}] leaves the bounds [{s.low}, {s.high}] {s.unit}")
 
 
 def prior_from_mapping(spec: Mapping[str, Mapping]) -> Prior:

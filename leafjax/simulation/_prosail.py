@@ -12,47 +12,31 @@ Columns written by :func:`write_prosail_parquet` (one row per simulation):
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import jax
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .._constants import TRAITS
+from .._parameters import defaults, physical_bounds
+from ..core import AbstractNoise
 from ..io import ParquetStreamWriter, format_wavelength
 from ..physics.canopy._prosail import REFLECTANCE_FACTORS, Prosail, simulate_prosail
-from ..spectral._response import AbstractNoise, SpectralResponse, convolve
-from ._priors import Fixed, Prior, Uniform, default_prior
+from ..spectral._response import SpectralResponse, convolve
+from ._priors import Prior, default_prior, prior_from_preset
 from ._simulate import check_column_values
 
 #: Canonical canopy + soil parameter names of PROSAIL tables (``lidf_type`` is a string column).
 CANOPY_NAMES: tuple[str, ...] = ("lai", "lidf_type", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa",
                                  "soil_brightness", "soil_dryness")
-#: Closed validity ranges of the numeric canopy/soil parameters (units: lai m²/m²; angles degrees; hotspot,
-#: soil brightness dimensionless; soil dryness fraction).  Zenith angles stop short of 90° (grazing).
-CANOPY_BOUNDS: dict[str, tuple[float, float]] = {
-    "lai": (0.0, 15.0), "lidf_a": (-1.0, 90.0), "lidf_b": (-1.0, 1.0), "hotspot": (0.0, 1.0),
-    "sza": (0.0, 89.0), "vza": (0.0, 89.0), "raa": (-360.0, 360.0), "soil_brightness": (0.0, 3.0),
-    "soil_dryness": (0.0, 1.0),
-}
-#: Optional canopy columns and their defaults (those of :class:`~leafjax.physics.canopy.CanopyParams`).
-CANOPY_DEFAULTS: dict[str, float] = {"lidf_b": 0.0, "hotspot": 0.01, "sza": 30.0, "vza": 0.0, "raa": 0.0}
-
-#: Default canopy/soil marginals of :func:`default_prosail_prior` (Campbell LIDF, mean leaf angle ``lidf_a``).
-#: Ranges follow the usual PROSAIL look-up tables for crops (e.g. Weiss & Baret 2016, S2 ToolBox ATBD, widened
-#: to uniform): lai 0–7 m²/m², mean leaf angle 30–80°, hotspot 0.01–0.5, sun zenith 0–60°, view zenith 0–15°
-#: (Sentinel-2 swath), relative azimuth 0–180°, soil brightness 0.5–1.5, soil dryness 0–1.
-_CANOPY_PRIOR = {
-    "lai": Uniform(0.0, 7.0),
-    "lidf_a": Uniform(30.0, 80.0),
-    "lidf_b": Fixed(0.0),
-    "hotspot": Uniform(0.01, 0.5),
-    "sza": Uniform(0.0, 60.0),
-    "vza": Uniform(0.0, 15.0),
-    "raa": Uniform(0.0, 180.0),
-    "soil_brightness": Uniform(0.5, 1.5),
-    "soil_dryness": Uniform(0.0, 1.0),
-}
+#: Closed validity ranges of the numeric canopy/soil parameters: their physical bounds in the registry
+#: (:data:`leafjax._parameters.SAIL`, :data:`~leafjax._parameters.SOIL`; units: lai m²/m²; angles degrees;
+#: hotspot, soil brightness dimensionless; soil dryness fraction).  Zenith angles stop short of 90° (grazing).
+CANOPY_BOUNDS: dict[str, tuple[float, float]] = {**physical_bounds("4sail"), **physical_bounds("soil")}
+#: Optional canopy columns and their defaults (the registry's, as in :class:`~leafjax.physics.canopy.CanopyParams`).
+CANOPY_DEFAULTS: dict[str, float] = {k: v for k, v in defaults("4sail").items() if k not in ("lai", "lidf_a")}
+#: Canopy/soil names of the default PROSAIL prior (the registry preset ``preset("prosail", "prior")``).
+_CANOPY_PRIOR_NAMES: tuple[str, ...] = tuple(CANOPY_BOUNDS)
 
 
 def default_prosail_prior(leaf_model: str = "prospect-d") -> Prior:
@@ -77,12 +61,13 @@ def default_prosail_prior(leaf_model: str = "prospect-d") -> Prior:
         >>> sorted(default_prosail_prior().names)[:3]
         ['ant', 'brown', 'car']
     """
-    return Prior({**default_prior(leaf_model).marginals, **_CANOPY_PRIOR})
+    canopy = prior_from_preset("prosail", "prior", names=_CANOPY_PRIOR_NAMES)
+    return Prior({**default_prior(leaf_model).marginals, **canopy.marginals})
 
 
 def validate_prosail_table(model: Prosail, columns: Mapping[str, np.ndarray], source: str = "table") -> None:
-    """Check a PROSAIL parameter table: required columns present, numeric, finite and inside the bounds
-    (leaf traits: :data:`~leafjax._constants.TRAITS`; canopy: :data:`CANOPY_BOUNDS`).
+    """Check a PROSAIL parameter table: required columns present, numeric, finite and inside the physical bounds
+    of the parameter registry (leaf: :func:`leafjax._parameters.physical_bounds`; canopy: :data:`CANOPY_BOUNDS`).
 
     Raises ``ValueError`` naming the column and the first offending rows.
     """
@@ -96,10 +81,10 @@ def validate_prosail_table(model: Prosail, columns: Mapping[str, np.ndarray], so
         bad = sorted(set(np.asarray(columns["lidf_type"], dtype=str).tolist()) - {"campbell", "verhoef"})
         if bad:
             raise ValueError(f"{source}: unknown lidf_type {bad[0]!r} (campbell or verhoef)")
+    bounds = {**{s.name: s.bounds for s in model.leaf_model.specs}, **CANOPY_BOUNDS}
     for name in (*leaf_names, *CANOPY_BOUNDS):
         if name in columns:
-            lo, hi = (TRAITS[name].low, TRAITS[name].high) if name in TRAITS else CANOPY_BOUNDS[name]
-            check_column_values(name, columns[name], lo, hi, source)
+            check_column_values(name, columns[name], *bounds[name], source)
 
 
 def _complete(model: Prosail, columns: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -151,7 +136,7 @@ def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: Spec
 
 def write_prosail_parquet(path, model: Prosail, columns: Mapping[str, np.ndarray], *,
                           srf: SpectralResponse | None = None, factors: str = "bidirectional",
-                          extra: Mapping[str, np.ndarray] | None = None, noise: AbstractNoise | None = None,
+                          extra: Mapping[str, np.ndarray | Sequence] | None = None, noise: AbstractNoise | None = None,
                           key: PRNGKeyArray | None = None, chunk_size: int = 2048) -> int:
     """Run PROSAIL for every row of ``columns`` and stream parameters and reflectance factors to parquet.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 
 import equinox as eqx
 import jax
@@ -10,10 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from .._constants import TRAITS
 from ..io import ParquetStreamWriter, spectral_columns
 from ..physics import AbstractLeafModel, ProspectProParams, nitrogen_from_protein
-from ._noise import AbstractNoise
+from ..core import AbstractNoise
 from ._priors import Prior, check_within_bounds
 
 #: Parameters that default to zero when a table omits them (pigments absent from most green leaves).
@@ -111,7 +110,7 @@ def simulate(model: AbstractLeafModel, prior: Prior, n: int, key: PRNGKeyArray, 
 
 
 def write_spectra_parquet(path, model: AbstractLeafModel, columns: Mapping[str, np.ndarray], *,
-                          extra: Mapping[str, np.ndarray] | None = None, key: PRNGKeyArray | None = None,
+                          extra: Mapping[str, np.ndarray | Sequence] | None = None, key: PRNGKeyArray | None = None,
                           noise: AbstractNoise | None = None, chunk_size: int = 8192) -> int:
     """Run ``model`` for every row of ``columns`` and stream parameters + ``R_<nm>``/``T_<nm>`` to parquet.
 
@@ -153,11 +152,14 @@ def check_column_values(name: str, values, low: float, high: float, source: str,
 
 def validate_parameter_table(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], source: str = "table"
                              ) -> None:
-    """Check a parameter table before a forward run: numeric, finite and inside the documented bounds.
+    """Check a parameter table before a forward run: numeric, finite and inside the *physical* bounds of the
+    model's parameters (:mod:`leafjax._parameters`: what the model accepts, e.g. ``chl = 0``; not the narrower
+    inversion bounds of :data:`leafjax.TRAITS`).
 
     Raises ``ValueError`` naming the column and the first offending rows.
     """
+    table = {s.name: s for s in model.specs}
     for name in model.params_type.names:
         if name in columns:
-            t = TRAITS[name]
-            check_column_values(name, columns[name], t.low, t.high, source, unit=t.unit)
+            s = table[name]
+            check_column_values(name, columns[name], s.low, s.high, source, unit=s.unit)

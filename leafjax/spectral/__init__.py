@@ -1,9 +1,19 @@
-"""Spectral axes and sensors: spectral response functions, band convolution and band noise."""
+"""Spectral axes and sensors: units (nm, µm, cm⁻¹), spectral response functions from tables or from band centres
+and widths, band convolution and band noise."""
 
+from ._axes import (
+    UNITS as UNITS,
+    SpectralAxis as SpectralAxis,
+    canonical_unit as canonical_unit,
+    convert as convert,
+    from_nm as from_nm,
+    to_nm as to_nm,
+)
+from ._noise import AbstractNoise as AbstractNoise, GaussianNoise as GaussianNoise
+from ..core import AbstractGaussianNoise as AbstractGaussianNoise
 from ._response import (
+    FWHM_PER_SIGMA as FWHM_PER_SIGMA,
     SENSORS as SENSORS,
-    AbstractNoise as AbstractNoise,
-    GaussianNoise as GaussianNoise,
     SpectralResponse as SpectralResponse,
     convolve as convolve,
     convolve_fields as convolve_fields,

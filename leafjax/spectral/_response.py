@@ -9,20 +9,25 @@ evaluated as one matrix product with the row-normalised weight matrix :math:`W` 
 linear, batched and differentiable.  Packaged sensors (see ``data/README.md``): ``sentinel-2a``, ``sentinel-2b``,
 ``sentinel-2c`` (MSI bands B2–B8A, B11, B12; ESA) and ``landsat-8``, ``landsat-9`` (OLI incl. cirrus and pan;
 USGS); any other table with a wavelength column (nm) and one column per band can be loaded from a file.
+Response functions can also be built from band centres and full widths at half maximum
+(:meth:`SpectralResponse.from_centres_fwhm`, Gaussian band shapes), on axes in nm, µm or cm⁻¹ (thermal sensors;
+see :mod:`leafjax.spectral._axes`).
 """
 
 from __future__ import annotations
 
-import abc
+import math
 from pathlib import Path
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float
 
 from .._tables import read_csv_bytes, read_packaged_csv
+from ._axes import SpectralAxis, canonical_unit, convert
+from ._noise import AbstractNoise as AbstractNoise, GaussianNoise as GaussianNoise  # noqa: F401 (old location)
 
 #: Known sensor names → packaged SRF tables (1 nm).
 SENSORS: dict[str, str] = {
@@ -38,11 +43,15 @@ MAX_RESPONSE_OUTSIDE: float = 0.01
 NEGATIVE_RESPONSE_TOL: float = 1e-2
 
 
+#: Full width at half maximum of a Gaussian in standard deviations, :math:`2\sqrt{2\ln 2}`.
+FWHM_PER_SIGMA: float = 2.0 * math.sqrt(2.0 * math.log(2.0))
+
+
 def _trapezoid_widths(wl: np.ndarray) -> np.ndarray:
-    """Quadrature weights (nm) of the trapezoidal rule on the grid ``wl``."""
+    """Quadrature weights (units of ``wl``) of the trapezoidal rule on the monotonic grid ``wl``."""
     if wl.size == 1:
         return np.ones(1)
-    d = np.diff(wl)
+    d = np.abs(np.diff(wl))
     w = np.zeros_like(wl)
     w[:-1] += 0.5 * d
     w[1:] += 0.5 * d
@@ -50,16 +59,18 @@ def _trapezoid_widths(wl: np.ndarray) -> np.ndarray:
 
 
 class SpectralResponse(eqx.Module):
-    """Band weights of a sensor on a wavelength grid.
+    """Band weights of a sensor on a spectral grid.
 
-    **Fields:** ``wavelengths`` (nm, ``(wl,)``); ``weights`` (``(band, wl)``, rows sum to one: the SRF times the
-    quadrature width, normalised); ``band_names`` and ``name`` (static).
+    **Fields:** ``wavelengths`` (grid positions in ``unit``, ``(wl,)``; nm unless stated); ``weights``
+    (``(band, wl)``, rows sum to one: the SRF times the quadrature width, normalised); ``band_names``, ``name``
+    and ``unit`` (static; ``"nm"``, ``"um"`` or ``"cm-1"``).
     """
 
-    wavelengths: Float[Array, "wl"]
-    weights: Float[Array, "band wl"]
+    wavelengths: Float[Array | np.ndarray, "wl"]
+    weights: Float[Array | np.ndarray, "band wl"]
     band_names: tuple[str, ...] = eqx.field(static=True)
     name: str = eqx.field(static=True, default="user")
+    unit: str = eqx.field(static=True, default="nm", converter=canonical_unit)
 
     def __check_init__(self):
         if self.weights.shape != (len(self.band_names),) + self.wavelengths.shape:
@@ -67,26 +78,36 @@ class SpectralResponse(eqx.Module):
                              f"{len(self.band_names)} bands × {self.wavelengths.shape[0]} wavelengths")
 
     @property
+    def axis(self) -> SpectralAxis:
+        """The grid as a :class:`SpectralAxis` (positions with their unit)."""
+        return SpectralAxis(self.wavelengths, self.unit)
+
+    @property
     def n_bands(self) -> int:
         return len(self.band_names)
 
     @property
     def centres(self) -> Float[Array, "band"]:
-        """Response-weighted mean wavelength of each band (nm)."""
+        """Response-weighted mean position of each band (in :attr:`unit`, nm by default)."""
         return self.weights @ self.wavelengths
+
+    def centres_in(self, unit: str) -> Float[Array, "band"]:
+        """Band centres (:attr:`centres`) converted to ``unit`` (a position conversion, see ``_axes``)."""
+        return convert(self.centres, self.unit, unit)
 
     @classmethod
     def from_table(cls, wavelengths, response, band_names, name: str = "user", *, on=None,
-                   max_outside: float = MAX_RESPONSE_OUTSIDE, dtype=None) -> "SpectralResponse":
+                   max_outside: float = MAX_RESPONSE_OUTSIDE, dtype=None, unit: str = "nm") -> "SpectralResponse":
         """Build from a relative response table (numpy; not traced).
 
         **Arguments:**
-        - ``wavelengths``: increasing table wavelengths (nm), ``(n,)``; ``response``: ``(n, band)``, ≥ 0 (values
-          down to −1 % of the band peak are treated as noise and set to 0).
+        - ``wavelengths``: increasing table positions (in ``unit``, nm by default), ``(n,)``; ``response``:
+          ``(n, band)``, ≥ 0 (values down to −1 % of the band peak are treated as noise and set to 0).
         - ``band_names``: one name per column; ``name``: sensor name.
-        - ``on``: wavelengths (nm) of the spectra to be convolved; the response is linearly interpolated there
-          (zero outside the table). Default: the table grid.
+        - ``on``: positions (in ``unit``) of the spectra to be convolved; the response is linearly interpolated
+          there (zero outside the table). Default: the table grid.
         - ``max_outside``: largest allowed fraction of any band's response outside the range of ``on``.
+        - ``unit``: ``"nm"``, ``"um"`` or ``"cm-1"``, of the table and of ``on``; the quadrature is in this unit.
 
         Raises:
             ValueError: for inconsistent shapes, negative responses, a band with no response, or a band whose
@@ -110,14 +131,80 @@ class SpectralResponse(eqx.Module):
         frac_out = 1.0 - (_trapezoid_widths(wl) * inside) @ resp / total
         bad = [f"{b} ({f:.1%})" for b, f in zip(band_names, frac_out) if f > max_outside]
         if bad:
-            raise ValueError(f"{name}: response outside the simulated range {target.min():g}–{target.max():g} nm "
-                             f"for bands {', '.join(bad)}")
+            raise ValueError(f"{name}: response outside the simulated range {target.min():g}–{target.max():g} "
+                             f"{canonical_unit(unit)} for bands {', '.join(bad)}")
         interp = np.stack([np.interp(target, wl, resp[:, j], left=0.0, right=0.0) for j in range(resp.shape[1])])
-        w = interp * _trapezoid_widths(target)[None, :]
-        w = w / w.sum(axis=1, keepdims=True)
+        return cls._from_sampled(target, interp, band_names, name, unit, dtype)
+
+    @classmethod
+    def _from_sampled(cls, grid: np.ndarray, response: np.ndarray, band_names, name, unit, dtype,
+                      quadrature_axis: np.ndarray | None = None) -> "SpectralResponse":
+        """Normalised weights from responses ``(band, wl)`` sampled on ``grid`` (trapezoid widths on
+        ``quadrature_axis``, default the grid itself)."""
+        widths = _trapezoid_widths(grid if quadrature_axis is None else quadrature_axis)
+        w = response * widths[None, :]
+        total = w.sum(axis=1, keepdims=True)
+        if np.any(total <= 0):
+            raise ValueError(f"bands with no response on the grid: "
+                             f"{[b for b, t in zip(band_names, total[:, 0]) if t <= 0]}")
         dt = jnp.result_type(float) if dtype is None else dtype
-        return cls(wavelengths=jnp.asarray(target, dtype=dt), weights=jnp.asarray(w, dtype=dt),
-                   band_names=tuple(band_names), name=name)
+        return cls(wavelengths=jnp.asarray(grid, dtype=dt), weights=jnp.asarray(w / total, dtype=dt),
+                   band_names=tuple(band_names), name=name, unit=unit)
+
+    @classmethod
+    def from_centres_fwhm(cls, centres, fwhm, wavelengths, unit: str = "nm", names=None, name: str = "gaussian",
+                          *, grid_unit: str | None = None, max_outside: float = MAX_RESPONSE_OUTSIDE,
+                          dtype=None) -> "SpectralResponse":
+        r"""Gaussian band shapes from band centres and full widths at half maximum (numpy; not traced).
+
+        .. math:: S_b(x) = \exp\left(-4\ln 2\,\frac{(x - c_b)^2}{\mathrm{FWHM}_b^2}\right),\qquad
+                  W_{bj} \propto S_b(x_j)\,\Delta x_j
+
+        with :math:`x` the grid positions in ``unit`` (the band shape is Gaussian, and integrated, in that unit).
+
+        **Arguments:**
+        - ``centres``, ``fwhm``: ``(band,)`` positions and widths (> 0) in ``unit``.
+        - ``wavelengths``: grid of the spectra to be convolved, monotonic, in ``grid_unit`` (default ``unit``).
+        - ``unit``: ``"nm"``, ``"um"`` (``"µm"``) or ``"cm-1"``; ``names``: band names (default ``"b1"``, …);
+          ``name``: sensor name; ``max_outside``: largest allowed fraction of a band's Gaussian outside the grid
+          range; ``dtype``.
+
+        **Returns:** a :class:`SpectralResponse` on ``wavelengths`` (its ``unit`` is the grid unit).
+
+        Raises:
+            ValueError: for mismatched shapes, non-positive widths or a band that leaves the grid.
+
+        Example:
+            >>> srf = SpectralResponse.from_centres_fwhm([8.6, 10.6], [0.5, 0.8], np.arange(7.0, 13.0, 0.01),
+            ...                                          unit="um", names=("TIR1", "TIR2"))
+            >>> [round(float(c), 3) for c in srf.centres]
+            [8.6, 10.6]
+        """
+        unit = canonical_unit(unit)
+        grid_unit = unit if grid_unit is None else canonical_unit(grid_unit)
+        c = np.asarray(centres, dtype=np.float64).reshape(-1)
+        f = np.asarray(fwhm, dtype=np.float64).reshape(-1)
+        if f.shape != c.shape:
+            raise ValueError(f"centres and fwhm must have one value per band, got {c.shape} and {f.shape}")
+        if not np.all(np.isfinite(f)) or np.any(f <= 0):
+            raise ValueError("fwhm must be finite and positive")
+        names = tuple(f"b{i + 1}" for i in range(c.size)) if names is None else tuple(names)
+        if len(names) != c.size:
+            raise ValueError(f"{len(names)} names for {c.size} bands")
+        grid = np.asarray(wavelengths, dtype=np.float64).reshape(-1)
+        d = np.diff(grid)
+        if grid.size < 2 or not (np.all(d > 0) or np.all(d < 0)):
+            raise ValueError("the grid must have at least two strictly monotonic positions")
+        x = np.asarray(convert(grid, grid_unit, unit), dtype=np.float64)
+        sigma = f / FWHM_PER_SIGMA
+        lo, hi = x.min(), x.max()
+        erf = np.vectorize(math.erf)
+        inside = 0.5 * (erf((hi - c) / (math.sqrt(2.0) * sigma)) - erf((lo - c) / (math.sqrt(2.0) * sigma)))
+        bad = [f"{b} ({1 - p:.1%})" for b, p in zip(names, inside) if 1 - p > max_outside]
+        if bad:
+            raise ValueError(f"{name}: Gaussian bands outside the grid {lo:g}–{hi:g} {unit}: {', '.join(bad)}")
+        resp = np.exp(-0.5 * ((x[None, :] - c[:, None]) / sigma[:, None]) ** 2)
+        return cls._from_sampled(grid, resp, names, name, grid_unit, dtype, quadrature_axis=x)
 
 
 #: Landsat 9 table quirk: in the source table, the columns Cirrus, SWIR1 and SWIR2 also contain the responses of
@@ -185,41 +272,6 @@ def convolve(spectra: Float[ArrayLike, "*batch wl"], srf: SpectralResponse) -> F
         raise ValueError(f"spectra have {x.shape[-1] if x.ndim else 0} wavelengths but the SRF grid has "
                          f"{srf.wavelengths.shape[0]}; build it with load_srf(..., wavelengths=<spectra grid>)")
     return x @ srf.weights.astype(x.dtype).T
-
-
-class AbstractNoise(eqx.Module):
-    """A band-level noise model: ``std(x)`` gives the noise standard deviation, ``__call__(key, x)`` a sample."""
-
-    @abc.abstractmethod
-    def std(self, signal: Float[Array, "*batch band"]) -> Float[Array, "*batch band"]:
-        """Standard deviation of the noise at ``signal``."""
-
-    def __call__(self, key: PRNGKeyArray, signal: Float[ArrayLike, "*batch band"]) -> Float[Array, "*batch band"]:
-        """``signal`` plus one draw of zero-mean Gaussian noise with standard deviation :meth:`std`."""
-        x = jnp.asarray(signal)
-        return x + self.std(x) * jax.random.normal(key, x.shape, dtype=x.dtype)
-
-
-class GaussianNoise(AbstractNoise):
-    r"""Independent Gaussian noise per band: :math:`\sigma = \sqrt{\sigma_a^2 + (\sigma_m x)^2}`.
-
-    **Fields:** ``additive`` (reflectance units) and ``multiplicative`` (relative, e.g. 0.05 = 5 %), each a scalar
-    or one value per band ``(band,)``.  The two terms are independent, so the sum is Gaussian with this σ.
-
-    Example:
-        >>> noise = GaussianNoise(additive=0.01, multiplicative=0.05)
-        >>> noise(jax.random.key(0), jnp.full((4, 10), 0.3)).shape
-        (4, 10)
-    """
-
-    additive: Float[Array, "*band"] = eqx.field(converter=jnp.asarray, default=0.0)
-    multiplicative: Float[Array, "*band"] = eqx.field(converter=jnp.asarray, default=0.0)
-
-    def std(self, signal):
-        x = jnp.asarray(signal)
-        a = jnp.broadcast_to(self.additive.astype(x.dtype), x.shape)
-        m = jnp.broadcast_to(self.multiplicative.astype(x.dtype), x.shape)
-        return jnp.sqrt(a * a + (m * x) ** 2)
 
 
 def convolve_fields(result, srf: SpectralResponse, names=None):

@@ -1,15 +1,20 @@
-"""One training loop for every network: ``fit``/``fit_many`` (compiled end to end, batched over models),
-optimisers and schedules, evaluation, prediction and checkpoints."""
+"""One training loop for every network and every kind of data: ``fit``/``fit_many`` over pytree batches
+(compiled end to end, batched over models), losses ``loss(model, batch, mask)``, optimisers and schedules,
+evaluation, prediction and checkpoints."""
 
+from ._batching import is_tabular as is_tabular, n_rows as n_rows, tabular_batch as tabular_batch
 from ._checkpoint import load_checkpoint as load_checkpoint, save_checkpoint as save_checkpoint
-from ._fit import (
-    AdamWCosine as AdamWCosine,
-    FitHistory as FitHistory,
-    default_optimiser as default_optimiser,
-    evaluate as evaluate,
-    fit as fit,
-    fit_many as fit_many,
-    make_train_step as make_train_step,
+from ._fit import fit as fit, fit_many as fit_many
+from ._history import FitHistory as FitHistory
+from ._losses import (
+    Loss as Loss,
+    PointwiseLoss as PointwiseLoss,
+    TabularLoss as TabularLoss,
+    TabularRegulariser as TabularRegulariser,
     masked_mse as masked_mse,
-    predict as predict,
+    rows_mask as rows_mask,
+    tabular_outputs as tabular_outputs,
 )
+from ._loop import make_batch_step as make_batch_step, make_train_step as make_train_step
+from ._predict import evaluate as evaluate, predict as predict
+from ._schedules import AdamWCosine as AdamWCosine, Optimiser as Optimiser, default_optimiser as default_optimiser

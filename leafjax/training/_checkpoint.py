@@ -10,18 +10,34 @@ import numpy as np
 from flax import nnx
 
 from ..networks._registry import regressor_from_config
+from ..networks._standardise import TraitRegressor
 
 _FORMAT = 1
 
 
+def _entry(k) -> str:
+    """One path entry as text: a dict key, a sequence index or an attribute name."""
+    match k:
+        case jax.tree_util.DictKey(key=key) | jax.tree_util.FlattenedIndexKey(key=key):
+            return str(key)
+        case jax.tree_util.SequenceKey(idx=idx):
+            return str(idx)
+        case jax.tree_util.GetAttrKey(name=name):
+            return str(name)
+    return str(k)
+
+
 def _key(path) -> str:
-    return "/".join(str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path)
+    return "/".join(_entry(k) for k in path)
 
 
-def save_checkpoint(directory: str | Path, model: nnx.Module) -> Path:
-    """Write ``model`` (a ``TraitRegressor`` with a ``config``) to ``directory``: every array of
-    ``nnx.state(model)`` (parameters, LoRA/adapter parameters, standardisation statistics, fixed projections)
-    in ``state.npz`` keyed by its path, and the recipe in ``config.json``.  Returns the directory."""
+def save_checkpoint(directory: str | Path, model: TraitRegressor) -> Path:
+    """Write ``model`` (a :class:`~leafjax.networks.TraitRegressor`, whose ``config`` is the recipe) to
+    ``directory``: every array of ``nnx.state(model)`` (parameters, LoRA/adapter parameters, standardisation
+    statistics, fixed projections) in ``state.npz`` keyed by its path, and the recipe in ``config.json``.
+    Returns the directory."""
+    if not isinstance(model, TraitRegressor):
+        raise TypeError(f"save_checkpoint needs a TraitRegressor (with a config), got {type(model).__name__}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     leaves, _ = jax.tree_util.tree_flatten_with_path(nnx.state(model))
@@ -32,7 +48,7 @@ def save_checkpoint(directory: str | Path, model: nnx.Module) -> Path:
     return directory
 
 
-def load_checkpoint(directory: str | Path) -> nnx.Module:
+def load_checkpoint(directory: str | Path) -> TraitRegressor:
     """Rebuild the model saved by :func:`save_checkpoint` (structure from ``config.json``, values from
     ``state.npz``); raises ``ValueError`` if an array is missing or has the wrong shape or dtype."""
     directory = Path(directory)

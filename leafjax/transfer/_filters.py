@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from flax import nnx
 
-from ..networks._base import BLOCKS, HEAD, STEM
+from ..networks._base import BLOCKS, HEAD, STEM, AbstractRegressor
 from ..networks.wrappers._adapters import AdapterParam
 
 Group = tuple  # ("head",) | ("blocks", i) | ("stem",)
@@ -41,13 +41,12 @@ class InGroups:
         return group_of(path) in self.groups
 
 
-def _network(model):
-    return getattr(model, "net", model)
-
-
-def unfreezing_order(model) -> list[Group]:
-    """Groups from output to input: ``head``, ``blocks[-1]``, ..., ``blocks[0]``, ``stem``."""
-    n = len(getattr(_network(model), BLOCKS))
+def unfreezing_order(model: AbstractRegressor) -> list[Group]:
+    """Groups from output to input: ``head``, ``blocks[-1]``, ..., ``blocks[0]``, ``stem`` of the model's
+    :attr:`~leafjax.networks._base.AbstractRegressor.network` (a network, or a regressor around one)."""
+    if not isinstance(model, AbstractRegressor):
+        raise TypeError(f"unfreezing order needs an AbstractRegressor/AbstractNetwork, got {type(model).__name__}")
+    n = model.network.n_blocks
     return [(HEAD,)] + [(BLOCKS, i) for i in reversed(range(n))] + [(STEM,)]
 
 
@@ -61,7 +60,7 @@ def head_only() -> Any:
     return nnx.All(nnx.Param, InGroups(((HEAD,),)))
 
 
-def gradual_unfreezing(model, n_stages: int | None = None) -> list[Any]:
+def gradual_unfreezing(model: AbstractRegressor, n_stages: int | None = None) -> list[Any]:
     """Filters of gradual unfreezing (Howard & Ruder 2018): stage ``s`` (0-based) trains the first ``s + 1``
     groups of :func:`unfreezing_order`; ``n_stages`` defaults to all groups (the last stage trains all)."""
     order = unfreezing_order(model)

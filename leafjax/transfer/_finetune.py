@@ -1,4 +1,5 @@
-"""Fine-tuning methods, the same for every network: a (possibly wrapped) model plus a list of filters."""
+"""Fine-tuning methods, the same for every network (tabular or 2-D convolutional): a (possibly wrapped) model
+plus a list of filters, trained by the one loop of :mod:`leafjax.training`."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
 from flax import nnx
 
+from ..networks.wrappers import apply_wrapper
+from ..training import FitHistory, fit_many
 from . import _filters as filters
-from ..training._fit import FitHistory, fit_many
-from ..networks.wrappers._wrappers import apply_wrapper
 
 #: Fine-tuning methods understood by :func:`prepare_finetuning` and :func:`finetune`.
 FINETUNE_METHODS: tuple[str, ...] = ("full", "head", "gradual", "adapters", "lora")
@@ -73,9 +73,11 @@ def finetune_many(models: nnx.Module | Sequence[nnx.Module], data: Sequence[tupl
 
 def finetune(model: nnx.Module, data: tuple, method: str = "full", *, seed: int = 0,
              method_kwargs: dict[str, Any] | None = None, **fit_kwargs) -> tuple[nnx.Module, list[FitHistory]]:
-    """Fine-tune a copy of ``model`` on ``data = (X, Y)`` with ``method`` (see :func:`prepare_finetuning`),
-    through :func:`~leafjax.transfer.fit`: one call per stage (``epochs`` per stage for ``"gradual"``), all
-    with the same validation split.  Returns the model and the list of per-stage histories."""
+    """Fine-tune a copy of ``model`` on ``data`` with ``method`` (see :func:`prepare_finetuning`), through
+    :func:`~leafjax.training.fit`: one call per stage (``epochs`` per stage for ``"gradual"``), all with the
+    same validation split.  ``data``: ``(X, Y)``, or a pytree batch with ``loss(model, batch, mask)`` in
+    ``fit_kwargs`` (e.g. images for a :class:`~leafjax.networks.ConvNet2D`).  Returns the model and the list of
+    per-stage histories."""
     models, histories = finetune_many([model], [data], method, seeds=[seed], method_kwargs=method_kwargs,
                                       **fit_kwargs)
     return models[0], histories[0]

@@ -12,12 +12,16 @@ from typing import Mapping, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from flax import nnx
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from ..inversion._canopy import GEOMETRY_NAMES
+from ..networks import make_regressor
 from ..physics.canopy._fcover import fcover
 from ..physics.canopy._prosail import Prosail
+from ..simulation._prosail import default_prosail_prior, iter_prosail, sample_prosail_table
 from ..spectral._response import AbstractNoise, SpectralResponse
+from ..training import default_optimiser, fit, predict
 
 # --- hybrid ------------------------------------------------------------------------------------------------------
 
@@ -25,7 +29,7 @@ from ..spectral._response import AbstractNoise, SpectralResponse
 HYBRID_TRAITS: tuple[str, ...] = ("lai", "chl", "ewt", "fcover")
 
 
-def hybrid_features(bands: Float[Array, "pix band"], geometry: Mapping[str, Array]) -> np.ndarray:
+def hybrid_features(bands: Float[ArrayLike, "pix band"], geometry: Mapping[str, ArrayLike]) -> np.ndarray:
     """Network inputs: the band reflectances then cos(sza), cos(vza), cos(raa) (float64, ``(pix, band + 3)``)."""
     g = [np.cos(np.deg2rad(np.asarray(geometry[k], np.float64))) for k in GEOMETRY_NAMES]
     return np.concatenate([np.asarray(bands, np.float64), np.stack(g, axis=-1)], axis=-1)
@@ -36,8 +40,6 @@ def simulate_band_training_set(model: Prosail, srf: SpectralResponse, n: int, ke
                                traits: Sequence[str] = HYBRID_TRAITS, chunk_size: int = 2048):
     """``(X (n, band + 3), Y (n, len(traits)), params)`` from PROSAIL simulations of ``prior`` (default
     :func:`~leafjax.simulation.default_prosail_prior`), convolved to ``srf`` bands with ``noise``."""
-    from ..simulation._prosail import default_prosail_prior, iter_prosail, sample_prosail_table
-
     k_prior, k_noise = jax.random.split(key)
     prior = default_prosail_prior(model.leaf_model.name) if prior is None else prior
     cols = sample_prosail_table(prior, n, k_prior, model)
@@ -59,11 +61,6 @@ def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArra
 
     **Returns:** ``(regressor, FitHistory)``; predict with :func:`predict_hybrid`.
     """
-    from flax import nnx
-
-    from ..networks import make_regressor
-    from ..training import default_optimiser, fit
-
     k_sim, k_net = jax.random.split(key)
     if training_set is None:
         x, y, _ = simulate_band_training_set(model, srf, n, k_sim, prior=prior, noise=noise, traits=traits)
@@ -78,11 +75,9 @@ def train_hybrid(model: Prosail, srf: SpectralResponse, n: int, key: PRNGKeyArra
                seed=seed)
 
 
-def predict_hybrid(regressor, bands: Float[Array, "pix band"], geometry: Mapping[str, Array]
+def predict_hybrid(regressor, bands: Float[ArrayLike, "pix band"], geometry: Mapping[str, ArrayLike]
                    ) -> dict[str, np.ndarray]:
     """Trait predictions ``{trait: (pix,)}`` of a :func:`train_hybrid` regressor."""
-    from ..training import predict
-
     out = predict(regressor, hybrid_features(bands, geometry))
     names = regressor.config.get("trait_names") or [f"y{i}" for i in range(out.shape[1])]
     return {n: out[:, i] for i, n in enumerate(names)}

@@ -1,6 +1,6 @@
 """Network × transfer strategy (× fine-tuning method) as an evaluation method.
 
-:class:`NetworkMethod` implements :class:`~leafjax.evaluation.AbstractTraitMethod`, so every network of
+:class:`NetworkMethod` implements :class:`~leafjax.methods.AbstractTraitMethod`, so every network of
 :mod:`leafjax.networks` trained by every strategy of :mod:`leafjax.transfer` is scored by
 :func:`~leafjax.evaluation.run_evaluation` next to the PLSR baselines, on the same splits.
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from flax import nnx
 
-from ..evaluation._protocol import AbstractTraitMethod
+from ..methods import AbstractTraitMethod
 from ..networks._registry import make_regressor
 from ._finetune import FINETUNE_METHODS, finetune_many
 from ..training._fit import fit_many, predict

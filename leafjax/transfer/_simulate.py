@@ -7,23 +7,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._parameters import preset
 from ..physics import ProspectPro, ProspectProParams, nitrogen_from_protein
 
 #: Traits returned, in order (units as ``leafjax._constants.TRAITS``: g/cm², g/cm², % dry mass, µg/cm², µg/cm²).
 SIMULATED_TRAITS: tuple[str, ...] = ("lma", "ewt", "nitrogen", "chl", "car")
 
 #: Uniform prior ranges of PROSPECT-PRO inputs: realistic sub-ranges of the reference bounds
-#: (``leafjax._constants.TRAITS``), covering broadleaf and needle-leaf samples of the leaf-trait literature.
-PRIOR_RANGES: dict[str, tuple[float, float]] = {
-    "n_struct": (1.0, 2.5),    # -
-    "chl": (5.0, 80.0),        # µg/cm²
-    "car": (1.0, 20.0),        # µg/cm²
-    "ant": (0.0, 5.0),         # µg/cm²
-    "brown": (0.0, 0.5),       # -
-    "ewt": (0.002, 0.04),      # g/cm²
-    "prot": (0.0003, 0.003),   # g/cm²
-    "cbc": (0.002, 0.02),      # g/cm²
-}
+#: (``leafjax._constants.TRAITS``), covering broadleaf and needle-leaf samples of the leaf-trait literature: the
+#: registry preset ``preset("prospect-pro", "training-set")`` (units in :mod:`leafjax._parameters`).
+PRIOR_RANGES: dict[str, tuple[float, float]] = preset("prospect-pro", "training-set")
 
 
 def simulate_training_set(key: jax.Array, n: int, wavelengths=None, *, noise_std: float = 0.005,

@@ -15,9 +15,9 @@ from typing import Any, Callable
 import numpy as np
 from flax import nnx
 
-from ..networks._registry import make_regressor
+from ..networks import make_regressor
+from ..training import FitHistory, fit
 from ._finetune import finetune
-from ..training._fit import FitHistory, fit
 
 Data = tuple  # (X (n, wl), Y (n, k)), NaN = missing target
 

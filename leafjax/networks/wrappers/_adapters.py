@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 from jaxtyping import Array, Float
 
-from .._base import BLOCKS, STEM, add_bias
+from .._base import AbstractBlock, AbstractRegressor, add_bias, output_width
 
 
 class AdapterParam(nnx.Param):
@@ -33,13 +33,17 @@ class BottleneckAdapter(nnx.Module):
         return add_bias(h + z @ self.up[...], self.up_bias[...])
 
 
-class AdaptedBlock(nnx.Module):
-    """A block followed by an adapter on its primary output (the first element if it returns a tuple)."""
+class AdaptedBlock(AbstractBlock):
+    """A block followed by an adapter on its primary output (the first element if it returns a tuple).
+    ``block`` must declare its output width (:func:`~leafjax.networks._base.output_width`)."""
 
     def __init__(self, block: nnx.Module, adapter: BottleneckAdapter):
+        width = output_width(block)
+        if width is None:
+            raise TypeError(f"{type(block).__name__} does not declare out_features (make it an AbstractBlock)")
         self.block = block
         self.adapter = adapter
-        self.out_features = getattr(block, "out_features", None)
+        self.out_features = width
 
     def __call__(self, *args, **kwargs):
         out = self.block(*args, **kwargs)
@@ -48,16 +52,30 @@ class AdaptedBlock(nnx.Module):
         return self.adapter(out)
 
 
-def add_adapters(model: nnx.Module, bottleneck: int = 8, *, rngs: nnx.Rngs) -> nnx.Module:
-    """A copy of ``model`` with a :class:`BottleneckAdapter` after every block (of ``model.net`` for a
-    ``TraitRegressor``), or after the stem for a network without blocks; a network with neither is returned
-    unchanged.  Blocks need ``out_features`` (the width of their primary output)."""
+def add_adapters(model: AbstractRegressor, bottleneck: int = 8, *, rngs: nnx.Rngs) -> AbstractRegressor:
+    """A copy of ``model`` with a :class:`BottleneckAdapter` after every block of its
+    :attr:`~leafjax.networks._base.AbstractRegressor.network` (the network itself, or ``model.net`` for a
+    ``TraitRegressor``), or after the stem for a network without blocks whose stem declares its width; a
+    network with neither is returned unchanged.
+
+    Works for any :class:`~leafjax.networks.AbstractNetwork` whose blocks declare ``out_features`` (the width
+    of the last axis of their primary output: features, or channels of a channels-last convolution).
+    """
+    if not isinstance(model, AbstractRegressor):
+        raise TypeError(f"add_adapters needs an AbstractRegressor/AbstractNetwork, got {type(model).__name__}")
     model = nnx.clone(model)
-    net = getattr(model, "net", model)
-    blocks = getattr(net, BLOCKS)
+    net = model.network
+    blocks = net.blocks
     if len(blocks):
         for i in range(len(blocks)):
-            blocks[i] = AdaptedBlock(blocks[i], BottleneckAdapter(blocks[i].out_features, bottleneck, rngs=rngs))
-    elif getattr(net, STEM, None) is not None and getattr(net.stem, "out_features", None):
-        net.stem = AdaptedBlock(net.stem, BottleneckAdapter(net.stem.out_features, bottleneck, rngs=rngs))
+            blocks[i] = _adapted(blocks[i], bottleneck, rngs)
+    elif net.stem is not None and output_width(net.stem):
+        net.stem = _adapted(net.stem, bottleneck, rngs)
     return model
+
+
+def _adapted(block: nnx.Module, bottleneck: int, rngs: nnx.Rngs) -> AdaptedBlock:
+    width = output_width(block)
+    if width is None:
+        raise TypeError(f"{type(block).__name__} does not declare out_features (make it an AbstractBlock)")
+    return AdaptedBlock(block, BottleneckAdapter(width, bottleneck, rngs=rngs))

@@ -2,6 +2,7 @@
 PROSAIL coupling of a leaf model, 4SAIL and a soil model, and fCover (all pure, jit/vmap/grad-able, batched)."""
 
 from ._fcover import fcover as fcover
+from ._inputs import ProsailParams as ProsailParams, SunViewGeometry as SunViewGeometry
 from ._geometry import Geometry as Geometry, canopy_geometry as canopy_geometry
 from ._lidf import (
     ANGLE_CENTRES_DEG as ANGLE_CENTRES_DEG,

@@ -23,7 +23,7 @@ def fcover(lai: Float[Array, "*batch"], lidf_a: Float[Array, "*batch"], lidf_b=0
 
     Example:
         >>> round(float(fcover(jnp.asarray(3.0), jnp.asarray(57.0))), 3)
-        0.777
+        0.79
     """
     lai = jnp.asarray(lai)
     dist = _lidf(lidf_type, jnp.asarray(lidf_a, lai.dtype), jnp.asarray(lidf_b, lai.dtype), dtype=lai.dtype)

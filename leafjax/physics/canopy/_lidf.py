@@ -202,8 +202,8 @@ def verhoef_lidf(a: Float[ArrayLike, "*batch"], b: Float[ArrayLike, "*batch"], d
     return cum[..., 1:] - cum[..., :-1]
 
 
-def lidf(lidf_type: str, lidf_a: Float[ArrayLike, "*batch"], lidf_b: Float[ArrayLike, "*batch"] = 0.0, dtype=None,
-         angle_classes: str = "prosail") -> Float[Array, "*batch n"]:
+def lidf(lidf_type: str, lidf_a: Float[ArrayLike, "*#batch"], lidf_b: Float[ArrayLike, "*#batch"] = 0.0, dtype=None,
+         angle_classes: str = "prosail") -> Float[Array, "*#batch n"]:
     """LIDF by (static) type name: ``"campbell"`` uses ``lidf_a`` as the mean leaf angle (degrees) and ignores
     ``lidf_b``; ``"verhoef"`` uses both.  ``angle_classes``: see :data:`ANGLE_CLASS_EDGES_DEG`.
 

@@ -12,7 +12,7 @@ References:
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, ClassVar, Mapping
 
 import equinox as eqx
 import jax
@@ -20,7 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from ..._parameters import MODELS, ParameterSpec
+from ...core import AbstractForwardModel
 from .. import AbstractLeafModel, AbstractLeafParams, get_leaf_model
+from ._inputs import ProsailParams, SunViewGeometry
 from ._sail import CanopyParams, CanopyReflectance, sail
 from ..soil._soil import AbstractSoilModel, DryWetSoil, DryWetSoilParams
 
@@ -54,8 +57,13 @@ def prosail(leaf_params: AbstractLeafParams, canopy_params: CanopyParams, soil: 
     return sail(optics.reflectance, optics.transmittance, soil, canopy_params)
 
 
-class Prosail(eqx.Module):
+class Prosail(AbstractForwardModel):
     """A leaf model and a soil model on one wavelength grid; ``__call__`` runs PROSAIL.
+
+    An :class:`~leafjax.core.AbstractForwardModel`: ``model(ProsailParams(leaf, canopy, soil), conditions)``
+    with optional :class:`SunViewGeometry` conditions; the original form ``model(leaf, canopy, soil)`` stays
+    valid.  ``specs`` lists every PROSAIL parameter of the registry (leaf parameters of both PROSPECT versions);
+    :attr:`parameter_names` those of this instance's leaf model.
 
     **Arguments:**
     - ``leaf_model``: a model name (``"prospect-d"``, ``"prospect-pro"``) or an :class:`AbstractLeafModel`.
@@ -74,6 +82,8 @@ class Prosail(eqx.Module):
 
     leaf_model: AbstractLeafModel
     soil_model: AbstractSoilModel
+    params_type: ClassVar[type] = ProsailParams
+    specs: ClassVar[tuple[ParameterSpec, ...]] = MODELS["prosail"]
 
     def __init__(self, leaf_model: str | AbstractLeafModel = "prospect-d", soil_model: AbstractSoilModel | None = None,
                  *, wavelengths=None, dtype=None):
@@ -92,9 +102,37 @@ class Prosail(eqx.Module):
     def wavelengths(self) -> Float[Array, "wl"]:
         return self.leaf_model.wavelengths
 
-    def __call__(self, leaf_params: AbstractLeafParams, canopy_params: CanopyParams, soil_params
-                 ) -> CanopyReflectance:
-        return prosail(leaf_params, canopy_params, self.soil_model(soil_params), self.leaf_model)
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Leaf-model, canopy and soil parameter names of this instance."""
+        soil = getattr(self.soil_model, "params_type", None)
+        return (*self.leaf_model.params_type.names, *CanopyParams.names, *(soil.names if soil else ()))
+
+    def __call__(self, params: ProsailParams | AbstractLeafParams,
+                 conditions: SunViewGeometry | CanopyParams | None = None, soil_params=None) -> CanopyReflectance:
+        """PROSAIL reflectance factors.
+
+        **Call forms:**
+        - ``model(ProsailParams(leaf, canopy, soil), conditions=None)``: ``conditions`` an optional
+          :class:`SunViewGeometry` replacing the canopy parameters' ``sza``, ``vza``, ``raa``;
+        - ``model(leaf_params, canopy_params, soil_params)`` (the original form).
+
+        **Returns:** :class:`CanopyReflectance`, batch shape the broadcast of the inputs'.
+        """
+        if isinstance(params, ProsailParams):
+            if soil_params is not None or isinstance(conditions, CanopyParams):
+                raise TypeError("pass either ProsailParams (and optional SunViewGeometry conditions) or "
+                                "(leaf_params, canopy_params, soil_params)")
+            leaf, canopy, soil = params.leaf, params.canopy, params.soil
+        else:
+            if not isinstance(conditions, CanopyParams) or soil_params is None:
+                raise TypeError("Prosail takes ProsailParams, or leaf_params, canopy_params and soil_params")
+            leaf, canopy, soil, conditions = params, conditions, soil_params, None
+        if conditions is not None:
+            if not isinstance(conditions, SunViewGeometry):
+                raise TypeError(f"conditions must be a SunViewGeometry, got {type(conditions).__name__}")
+            canopy = conditions.apply(canopy)
+        return prosail(leaf, canopy, self.soil_model(soil), self.leaf_model)
 
 
 def _build(cls, table: Mapping[str, np.ndarray], names, index):
@@ -110,7 +148,7 @@ def _run(model: Prosail, leaf, canopy, soil) -> CanopyReflectance:
     return model(leaf, canopy, soil)
 
 
-def simulate_prosail(table: Mapping[str, ArrayLike], model: Prosail | None = None, *, leaf_model: str = "prospect-d",
+def simulate_prosail(table: Mapping[str, Any], model: Prosail | None = None, *, leaf_model: str = "prospect-d",
                      wavelengths=None, dtype=None) -> CanopyReflectance:
     """Run PROSAIL for every row of a table of canonical parameters (host-level; rows grouped by ``lidf_type``).
 

@@ -42,10 +42,13 @@ import jax.numpy as jnp
 import equinox as eqx
 from jaxtyping import Array, ArrayLike, Float
 
+from ..._parameters import defaults
 from ._geometry import Geometry, canopy_geometry
 from ._lidf import LIDF_TYPES, angle_class_edges, lidf as _lidf
 
 _asarray = jnp.asarray
+#: Canonical defaults of the optional 4SAIL parameters (registry :data:`leafjax._parameters.SAIL`).
+_DEFAULTS = defaults("4sail")
 
 #: Number of exponential-Simpson steps of the hotspot depth integral (SAIL convention).
 HOTSPOT_STEPS: int = 20
@@ -75,17 +78,18 @@ class CanopyParams(eqx.Module):
     - ``angle_classes``: static string, the leaf-inclination classes: ``"prosail"`` (18 × 5°, as PyPI
       ``prosail``; default) or ``"sail"`` (the 13 classes of Verhoef's SAIL codes).
 
-    Defaults: ``lidf_b = 0``, ``hotspot = 0.01``, ``sza = 30``, ``vza = 0``, ``raa = 0``, ``lidf_type = "campbell"``;
-    ``lai`` and ``lidf_a`` are required.
+    Defaults (the registry :data:`leafjax._parameters.SAIL`, which also gives the physical bounds): ``lidf_b = 0``,
+    ``hotspot = 0.01``, ``sza = 30``, ``vza = 0``, ``raa = 0``, ``lidf_type = "campbell"``; ``lai`` and ``lidf_a``
+    are required.
     """
 
     lai: Float[Array, "*batch"] = eqx.field(converter=_asarray)
     lidf_a: Float[Array, "*batch"] = eqx.field(converter=_asarray)
-    lidf_b: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
-    hotspot: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.01)
-    sza: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=30.0)
-    vza: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
-    raa: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=0.0)
+    lidf_b: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=_DEFAULTS["lidf_b"])
+    hotspot: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=_DEFAULTS["hotspot"])
+    sza: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=_DEFAULTS["sza"])
+    vza: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=_DEFAULTS["vza"])
+    raa: Float[Array, "*batch"] = eqx.field(converter=_asarray, default=_DEFAULTS["raa"])
     lidf_type: str = eqx.field(static=True, default="campbell")
     angle_classes: str = eqx.field(static=True, default="prosail")
 
@@ -208,8 +212,8 @@ def _broadcast_inputs(leaf_r, leaf_t, soil, params: CanopyParams):
     return spec(leaf_r), spec(leaf_t), spec(soil), {n: scal(n) for n in params.names}
 
 
-def sail(leaf_r: Float[ArrayLike, "*batch wl"], leaf_t: Float[ArrayLike, "*batch wl"],
-         soil: Float[ArrayLike, "*batch wl"], params: CanopyParams) -> CanopyReflectance:
+def sail(leaf_r: Float[ArrayLike, "*#batch wl"], leaf_t: Float[ArrayLike, "*#batch wl"],
+         soil: Float[ArrayLike, "*#batch wl"], params: CanopyParams) -> CanopyReflectance:
     r"""4SAIL canopy reflectance factors and fluxes.
 
     **Arguments:**

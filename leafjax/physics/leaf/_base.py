@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from ...core import AbstractForwardModel
 from ._coefficients import OpticalConstants, load_optical_constants
 from ._params import AbstractLeafParams
 from ._plate import interfaces, plate_model_from_interfaces
@@ -41,11 +42,13 @@ class LeafOptics(eqx.Module):
         return 1.0 - self.reflectance - self.transmittance
 
 
-class AbstractLeafModel(eqx.Module):
+class AbstractLeafModel(AbstractForwardModel):
     """A PROSPECT-family leaf model bound to a set of optical constants on a wavelength grid.
 
     Subclasses define the absorption coefficient of the elementary layer; the plate model is shared.  Calling a
-    model on a parameter pytree returns :class:`LeafOptics` with shape ``(*batch, wl)``.
+    model on a parameter pytree returns :class:`LeafOptics` with shape ``(*batch, wl)``.  A leaf model is a
+    :class:`~leafjax.core.AbstractForwardModel` without observation conditions; its ``specs`` (units, physical
+    bounds, defaults) come from :mod:`leafjax._parameters`.
     """
 
     constants: eqx.AbstractVar[OpticalConstants]
@@ -56,11 +59,14 @@ class AbstractLeafModel(eqx.Module):
     def absorption(self, params: AbstractLeafParams) -> Float[Array, "*batch wl"]:
         """Absorption coefficient of the elementary layer, :math:`\\sum_i C_i K_i / N` (dimensionless)."""
 
-    def __call__(self, params: AbstractLeafParams, *, block_size: int | None | str = "auto") -> LeafOptics:
+    def __call__(self, params: AbstractLeafParams, conditions: object = None, *,  # must be None: checked below
+                 block_size: int | None | str = "auto") -> LeafOptics:
         """Leaf optics for a batch of parameters.
 
         **Arguments:**
         - ``params``: the model's parameter pytree (fields broadcast to the batch shape).
+        - ``conditions``: must be ``None`` (a leaf model has no observation conditions; the argument exists for
+          the :class:`~leafjax.core.AbstractForwardModel` interface).
         - ``block_size``: evaluate the flattened batch in blocks of this many spectra (``lax.map``), which is
           ~2-3x faster on CPU for large batches; ``None`` evaluates everything at once (best on GPU);
           ``"auto"``: blocks on the CPU backend, none otherwise. Results are identical either way.
@@ -69,6 +75,8 @@ class AbstractLeafModel(eqx.Module):
         """
         if not isinstance(params, self.params_type):
             raise TypeError(f"{type(self).__name__} takes {self.params_type.__name__}, got {type(params).__name__}")
+        if conditions is not None:
+            raise TypeError(f"{type(self).__name__} takes no observation conditions, got {type(conditions).__name__}")
         iface = interfaces(self.constants.nr)
         shape = params.batch_shape
         if block_size == "auto":

@@ -31,7 +31,7 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ..._constants import EULER_GAMMA
 
@@ -88,7 +88,7 @@ def exp1(x: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
     return jnp.where(x < 0, jnp.nan, out)
 
 
-def _tau_and_derivative(k: Array) -> tuple[Array, Array, Array]:
+def _tau_and_derivative(k: ArrayLike) -> tuple[Array, Array, Array]:
     """Return (tau(k), 1 - tau(k), tau'(k)) for k >= 0 with safe branches.
 
     ``1 - tau`` is computed without cancellation for small k: ``-expm1(-k) + k e^-k - k^2 E1(k)``.
@@ -116,7 +116,7 @@ def _tau_and_derivative(k: Array) -> tuple[Array, Array, Array]:
 
 
 @jax.custom_jvp
-def layer_transmissivity(k: Float[Array, "*shape"]) -> Float[Array, "*shape"]:
+def layer_transmissivity(k: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
     r"""Elementary-layer transmissivity :math:`\tau(k) = (1-k)e^{-k} + k^2E_1(k)` (Allen et al. 1969).
 
     **Arguments:** ``k``: absorption coefficient of the layer, ``k >= 0`` (dimensionless), any shape.
@@ -138,7 +138,7 @@ def _layer_transmissivity_jvp(primals, tangents):
 
 
 @jax.custom_jvp
-def layer_transmissivity_pair(k: Float[Array, "*shape"]) -> tuple[Float[Array, "*shape"], Float[Array, "*shape"]]:
+def layer_transmissivity_pair(k: Float[ArrayLike, "*shape"]) -> tuple[Float[Array, "*shape"], Float[Array, "*shape"]]:
     r"""Return :math:`(\tau(k), 1 - \tau(k))`, the second without cancellation as :math:`k \to 0`.
 
     Same definition, domain and custom derivative as :func:`layer_transmissivity`.

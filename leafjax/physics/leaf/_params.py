@@ -1,7 +1,8 @@
 """Leaf-model parameter pytrees with canonical names and units.
 
 Every field is an array (or anything ``jnp.asarray`` accepts); fields broadcast against each other, and the
-broadcast shape is the batch shape of the simulation.  Units (see ``leafjax._constants.TRAITS`` for bounds):
+broadcast shape is the batch shape of the simulation.  Units, physical bounds, defaults and sources are declared
+once in the parameter registry (:mod:`leafjax._parameters`, tables ``PROSPECT_D`` and ``PROSPECT_PRO``):
 
 ========== ========= ===========================================
 name       unit      meaning
@@ -27,8 +28,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from ..._constants import PROTEIN_TO_NITROGEN
+from ..._parameters import defaults
 
 _asarray = jnp.asarray
+#: Canonical defaults of the optional leaf parameters (registry): ant = brown = 0, ewt = 0.01, lma = 0.005.
+_D = defaults("prospect-d")
+_PRO = defaults("prospect-pro")
 
 
 class AbstractLeafParams(eqx.Module):
@@ -58,10 +63,10 @@ class ProspectDParams(AbstractLeafParams):
     n_struct: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray)
     chl: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray)
     car: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray)
-    ant: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=0.0)
-    brown: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=0.0)
-    ewt: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=0.01)
-    lma: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=0.005)
+    ant: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=_D["ant"])
+    brown: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=_D["brown"])
+    ewt: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=_D["ewt"])
+    lma: Float[ArrayLike, "*batch"] = eqx.field(converter=_asarray, default=_D["lma"])
 
 
 class ProspectProParams(AbstractLeafParams):
@@ -80,7 +85,8 @@ class ProspectProParams(AbstractLeafParams):
     prot: Float[Array, "*batch"]
     cbc: Float[Array, "*batch"]
 
-    def __init__(self, n_struct, chl, car, ant=0.0, brown=0.0, ewt=0.01, prot=None, cbc=None, *, lma=None):
+    def __init__(self, n_struct, chl, car, ant=_PRO["ant"], brown=_PRO["brown"], ewt=_PRO["ewt"], prot=None, cbc=None,
+                 *, lma=None):
         if lma is not None:
             raise ValueError(
                 "PROSPECT-PRO takes prot and cbc (g/cm²) and derives lma = prot + cbc; "

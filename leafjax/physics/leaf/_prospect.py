@@ -7,6 +7,7 @@ from typing import ClassVar
 import numpy as np
 from jaxtyping import Array, Float
 
+from ..._parameters import PROSPECT_D, PROSPECT_PRO, ParameterSpec
 from ._base import AbstractLeafModel, LeafOptics, _weighted_sum, resolve_constants
 from ._coefficients import OpticalConstants
 from ._params import ProspectDParams, ProspectProParams
@@ -33,6 +34,7 @@ class ProspectD(AbstractLeafModel):
     constants: OpticalConstants
     name: ClassVar[str] = "prospect-d"
     params_type: ClassVar[type] = ProspectDParams
+    specs: ClassVar[tuple[ParameterSpec, ...]] = PROSPECT_D
 
     def __init__(self, wavelengths=None, *, constants: OpticalConstants | None = None, dtype=None):
         self.constants = resolve_constants(wavelengths, constants, dtype)
@@ -53,6 +55,7 @@ class ProspectPro(AbstractLeafModel):
     constants: OpticalConstants
     name: ClassVar[str] = "prospect-pro"
     params_type: ClassVar[type] = ProspectProParams
+    specs: ClassVar[tuple[ParameterSpec, ...]] = PROSPECT_PRO
 
     def __init__(self, wavelengths=None, *, constants: OpticalConstants | None = None, dtype=None):
         self.constants = resolve_constants(wavelengths, constants, dtype)

@@ -99,7 +99,8 @@ class AbstractSoilModel(eqx.Module):
 
 class DryWetSoilParams(eqx.Module):
     """Parameters of the PROSAIL soil: ``soil_brightness`` (scale factor, dimensionless, > 0) and
-    ``soil_dryness`` (weight of the dry spectrum, 0–1). Fields broadcast against each other."""
+    ``soil_dryness`` (weight of the dry spectrum, 0–1). Fields broadcast against each other.  Units, physical
+    bounds and defaults: the registry table :data:`leafjax._parameters.SOIL`."""
 
     soil_brightness: Float[Array, "*batch"] = eqx.field(converter=_asarray)
     soil_dryness: Float[Array, "*batch"] = eqx.field(converter=_asarray)
@@ -126,6 +127,7 @@ class DryWetSoil(AbstractSoilModel):
     wavelengths: Float[Array, "wl"]
     dry: Float[Array, "wl"]
     wet: Float[Array, "wl"]
+    params_type: ClassVar[type] = DryWetSoilParams
 
     def __init__(self, wavelengths=None, *, dry=None, wet=None, dtype=None):
         lib = load_dry_wet_soils(wavelengths, dtype)
@@ -152,6 +154,8 @@ class BasisSoilParams(eqx.Module):
 
     coefficients: Float[Array, "*batch k"] = eqx.field(converter=_asarray)
 
+    names: ClassVar[tuple[str, ...]] = ("coefficients",)
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         return tuple(jnp.shape(self.coefficients)[:-1])
@@ -169,6 +173,7 @@ class BasisSoil(AbstractSoilModel):
     mean: Float[Array, "wl"]
     components: Float[Array, "k wl"]
     explained: Float[Array, "k"]
+    params_type: ClassVar[type] = BasisSoilParams
 
     @classmethod
     def fit(cls, spectra, wavelengths, n_components: int = 3, dtype=None) -> "BasisSoil":

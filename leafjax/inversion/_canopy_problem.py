@@ -1,0 +1,115 @@
+r"""The canopy inversion problem: PROSAIL band reflectances of a pixel (with its sun/view geometry) → traits.
+
+For every pixel the free PROSAIL parameters :math:`\theta` minimise
+:math:`\tfrac12\|(W\,\mathrm{PROSAIL}(\theta; g) - R)/\sigma\|^2` over the sensor bands (``W`` the SRF weights,
+``g`` the pixel's geometry ``sza, vza, raa`` in degrees, taken from the per-row context); fixed parameters come
+from the problem's defaults or per-pixel values.  Each pixel starts from the best entry of a small look-up
+table simulated for its own geometry.
+
+**fcover** is derived as one minus the gap fraction at nadir, :math:`f_{cover} = 1 - e^{-G(0)\,L}`
+(:func:`leafjax.physics.canopy.fcover`; Weiss & Baret 2016, S2 ToolBox ATBD).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, PRNGKeyArray
+
+from ..physics.canopy._fcover import fcover
+from ..physics.canopy._prosail import Prosail
+from ..physics.canopy._sail import CanopyParams
+from ..physics.soil._soil import DryWetSoilParams
+from ..spectral._response import SpectralResponse, convolve
+from ._problem import AbstractProblem
+from ._solver_lm import BatchedLevenbergMarquardt
+
+#: Per-pixel sun zenith, view zenith and relative azimuth (degrees): required context of a canopy problem.
+GEOMETRY_NAMES = ("sza", "vza", "raa")
+
+
+def forward_bands(model: Prosail, srf: SpectralResponse, values: Mapping[str, Array]) -> Array:
+    """Band reflectance factors ``(*b, band)`` of PROSAIL for parameter/geometry ``values`` ``{name: (*b,)}``."""
+    leaf_cls = model.leaf_model.params_type
+    leaf = leaf_cls(**{n: values[n] for n in leaf_cls.names})
+    canopy = CanopyParams(**{n: values[n] for n in CanopyParams.names})
+    soil = DryWetSoilParams(values["soil_brightness"], values["soil_dryness"])
+    return convolve(model(leaf, canopy, soil).rsot, srf)
+
+
+class CanopyProblem(AbstractProblem):
+    """PROSAIL + a sensor's spectral response, free/fixed parameters, bounds and band noise (final).
+
+    **Fields:** ``model`` (:class:`Prosail`), ``srf``, ``free`` (static), ``low``/``high`` ``(p,)``,
+    ``band_weight`` ``(band,)`` (``1/σ``), ``fixed_names`` (static) with ``fixed_values`` ``(k,)`` (problem-wide
+    values of the non-free parameters), ``lut_size`` (static; 0 = start at the middle of the bounds) and the
+    look-up table's PRNG ``key``.  Build it with :func:`leafjax.inversion.make_canopy_problem`.
+    """
+
+    model: Prosail
+    srf: SpectralResponse
+    free: tuple[str, ...] = eqx.field(static=True)
+    low: Array
+    high: Array
+    band_weight: Array
+    fixed_names: tuple[str, ...] = eqx.field(static=True)
+    fixed_values: Array
+    lut_size: int = eqx.field(static=True)
+    key: PRNGKeyArray
+
+    def values(self, theta, context) -> dict[str, Array]:
+        v = dict(context)
+        v.update({n: theta[:, i] for i, n in enumerate(self.free)})
+        return v
+
+    def predict(self, theta, context):
+        return forward_bands(self.model, self.srf, self.values(theta, context))
+
+    def estimates(self, theta, context):
+        return {k: v for k, v in self.values(theta, context).items() if k not in GEOMETRY_NAMES}
+
+    def derived(self, theta, context):
+        v = self.values(theta, context)
+        return {"fcover": fcover(v["lai"], v["lidf_a"], v["lidf_b"])}
+
+    def initial_guess(self, obs, weight, context, n_starts):
+        pix, dt, p = obs.shape[0], obs.dtype, len(self.free)
+        if self.lut_size <= 0:
+            return jnp.zeros((pix, n_starts, p), dt)
+        u = jax.random.uniform(self.key, (self.lut_size, p), dtype=dt, minval=0.05, maxval=0.95)
+        theta = self.low[None, :] + (self.high - self.low)[None, :] * u  # (lut, p), same for all pixels
+
+        def one_pixel(args):  # simulated with the pixel's own geometry and fixed values
+            o, w, fx = args
+            vals = {**{k: jnp.full((self.lut_size,), v, dt) for k, v in fx.items()},
+                    **{n: theta[:, i] for i, n in enumerate(self.free)}}
+            cost = jnp.sum(((forward_bands(self.model, self.srf, vals) - o[None]) * w[None]) ** 2, axis=-1)
+            if n_starts == 1:
+                return theta[jnp.argmin(cost)][None]
+            return theta[jax.lax.top_k(-cost, n_starts)[1]]
+
+        best = jax.lax.map(one_pixel, (obs, weight, context))  # (pix, s, p)
+        return self.to_unconstrained(best)
+
+    def context(self, fixed, size, batch):
+        dt = self.dtype
+        given = {k: jnp.broadcast_to(jnp.asarray(v, dt), batch).reshape(size) for k, v in (fixed or {}).items()}
+        both = [k for k in given if k in self.free]
+        if both:
+            raise ValueError(f"{both[0]!r} is free in this problem and cannot also be fixed")
+        missing = [k for k in GEOMETRY_NAMES if k not in given]
+        if missing:
+            raise ValueError(f"a canopy problem needs the per-pixel geometry {GEOMETRY_NAMES} in fixed=; "
+                             f"missing {missing}")
+        ctx = {n: jnp.full((size,), self.fixed_values[i], dt) for i, n in enumerate(self.fixed_names)
+               if n not in given}
+        ctx.update({k: v for k, v in given.items() if k not in GEOMETRY_NAMES})
+        ctx.update({k: given[k] for k in GEOMETRY_NAMES})
+        return ctx
+
+    def default_solver(self):
+        """Levenberg–Marquardt with ``rtol = 1e-7`` (the canopy inversion's tolerance)."""
+        return BatchedLevenbergMarquardt(rtol=1e-7)
