@@ -13,7 +13,7 @@ import pytest
 
 import leafjax
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]  # the repository (this file is tests/test_architecture.py)
 PACKAGE = ROOT / "leafjax"
 MAX_LINES = 400
 
@@ -110,3 +110,12 @@ def test_physics_does_not_load_networks_or_tables_libraries():
     assert "jax" in loaded
     for heavy in ("flax", "optax", "pandas", "pyarrow", "leafjax.networks", "leafjax.inversion"):
         assert heavy not in loaded, heavy
+
+
+def test_tests_mirror_the_packages():
+    """Every test folder is named after a subpackage of leafjax (tests mirror the packages)."""
+    tests = ROOT / "tests"
+    folders = [p.name for p in tests.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    assert folders, "no test folders"
+    missing = [f for f in folders if not (PACKAGE / f / "__init__.py").is_file()]
+    assert not missing, f"test folders without a matching leafjax subpackage: {missing}"

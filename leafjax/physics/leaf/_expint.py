@@ -19,7 +19,7 @@ where :math:`k \ge 0` is the absorption coefficient of the layer (dimensionless)
   :math:`e^{x} E_1(x) = 1/(x + 1 - 1^2/(x + 3 - 2^2/(x + 5 - \dots)))`, evaluated backwards at a fixed depth.
 
 The truncation orders depend on the dtype: float64 reaches a relative error below ~3e-12 over the whole
-positive axis, float32 below ~2e-6 (measured against ``scipy.special.exp1`` in ``tests/test_expint.py``).  The
+positive axis, float32 below ~2e-6 (measured against ``scipy.special.exp1`` in ``tests/physics/test_physics_expint.py``).  The
 branches are combined with the double-``where`` pattern so that neither produces NaN in values or gradients.
 ``tau`` carries a custom JVP, so gradients use the closed-form derivative rather than differentiating through
 the truncated series.
@@ -37,7 +37,7 @@ from ..._constants import EULER_GAMMA
 
 #: Boundary between the power series and the continued fraction (dimensionless).
 _SPLIT = 2.0
-#: (series order, continued-fraction depth) per dtype; chosen from the error study in tests/test_expint.py.
+#: (series order, continued-fraction depth) per dtype; chosen from the error study in tests/physics/test_physics_expint.py.
 _ORDERS = {jnp.dtype("float64"): (26, 32), jnp.dtype("float32"): (16, 14), jnp.dtype("float16"): (10, 8),
            jnp.dtype("bfloat16"): (10, 8)}
 

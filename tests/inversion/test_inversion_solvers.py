@@ -134,7 +134,7 @@ def test_derived_uncertainty_by_jacfwd_matches_hand_propagation():
                                rtol=1e-10)
 
 
-CANOPY_GRID = np.arange(400, 2401, 10)  # the shapes of tests/test_canopy_retrieval.py: one compilation
+CANOPY_GRID = np.arange(400, 2401, 10)  # the shapes of tests/inversion/test_canopy_retrieval.py: one compilation
 
 
 def test_canopy_same_estimates_with_both_solvers_and_all_nan_pixel_is_invalid():

@@ -56,7 +56,7 @@ def test_fcover_limits():
     assert bool(jnp.all(jnp.diff(f) > 0)) and float(f[-1]) > 0.95
 
 
-# The canopy inversion below uses the shapes of tests/test_canopy_archive.py (4 pixels, Sentinel-2A bands from a
+# The canopy inversion below uses the shapes of tests/archive/test_canopy_archive.py (4 pixels, Sentinel-2A bands from a
 # 10-nm float64 grid, free lai/chl/ewt/lma, default LUT) so that one compilation serves both.
 CANOPY_GRID = np.arange(400, 2401, 10)
 
