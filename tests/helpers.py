@@ -93,3 +93,20 @@ def check_interrupted_run_resumes(path, settings, other_settings, tmp_path) -> N
         invert_archive(path, tmp_path / "x.parquet", settings, progress=False, task=interrupting_task(settings, 1))
     with pytest.raises(ValueError, match="other settings"):
         invert_archive(path, tmp_path / "x.parquet", other_settings, progress=False)
+
+
+def canopy_test_scene(grid, n: int = 4):
+    """Sentinel-2A bands of ``n`` PROSAIL pixels (float64, seed 0): ``(srf, model, table, bands)``.
+
+    Shared by the canopy-inversion tests so that they use the same shapes (one compilation)."""
+    from leafjax.inversion._canopy import DEFAULT_FIXED
+    from leafjax.physics.canopy import Prosail, simulate_prosail
+    from leafjax.spectral import convolve, load_srf
+
+    srf = load_srf("sentinel-2a", grid, dtype=np.float64)
+    model = Prosail(wavelengths=grid, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    t = {k: np.full(n, v) for k, v in DEFAULT_FIXED.items()}
+    t.update(lai=rng.uniform(0.5, 5, n), chl=rng.uniform(20, 70, n), ewt=rng.uniform(0.006, 0.025, n),
+             sza=rng.uniform(20, 50, n), vza=rng.uniform(0, 10, n), raa=rng.uniform(0, 180, n))
+    return srf, model, t, np.asarray(convolve(simulate_prosail(t, model).rsot, srf))

@@ -44,28 +44,21 @@ def _np_or_jnp(x):
     return np if isinstance(x, (np.ndarray, float, int, list, tuple)) else jnp
 
 
+def _as_array(values):
+    xp = _np_or_jnp(values)
+    return xp.asarray(values, dtype=float) if xp is np else jnp.asarray(values)
+
+
 def to_nm(values: Float[ArrayLike, "*n"], unit: str) -> Float[ArrayLike, "*n"]:
     """Positions in ``unit`` converted to wavelengths in nm (numpy in → numpy out, JAX in → JAX out)."""
-    unit = canonical_unit(unit)
-    xp = _np_or_jnp(values)
-    x = xp.asarray(values, dtype=float) if xp is np else jnp.asarray(values)
-    if unit == "nm":
-        return x
-    if unit == "um":
-        return x * NM_PER_UM
-    return NM_CM1 / x
+    unit, x = canonical_unit(unit), _as_array(values)
+    return x if unit == "nm" else x * NM_PER_UM if unit == "um" else NM_CM1 / x
 
 
 def from_nm(values: Float[ArrayLike, "*n"], unit: str) -> Float[ArrayLike, "*n"]:
     """Wavelengths in nm converted to positions in ``unit``."""
-    unit = canonical_unit(unit)
-    xp = _np_or_jnp(values)
-    x = xp.asarray(values, dtype=float) if xp is np else jnp.asarray(values)
-    if unit == "nm":
-        return x
-    if unit == "um":
-        return x / NM_PER_UM
-    return NM_CM1 / x
+    unit, x = canonical_unit(unit), _as_array(values)
+    return x if unit == "nm" else x / NM_PER_UM if unit == "um" else NM_CM1 / x
 
 
 def convert(values: Float[ArrayLike, "*n"], from_unit: str, to_unit: str) -> Float[ArrayLike, "*n"]:

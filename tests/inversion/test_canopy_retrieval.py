@@ -62,14 +62,9 @@ CANOPY_GRID = np.arange(400, 2401, 10)
 
 
 def test_canopy_inversion_recovers_lai_chl():
-    srf = load_srf("sentinel-2a", CANOPY_GRID, dtype=np.float64)
-    model = Prosail(wavelengths=CANOPY_GRID, dtype=np.float64)
-    rng = np.random.default_rng(0)
-    n = 4
-    t = {k: np.full(n, v) for k, v in DEFAULT_FIXED.items()}
-    t.update(lai=rng.uniform(0.5, 5, n), chl=rng.uniform(20, 70, n), ewt=rng.uniform(0.006, 0.025, n),
-             sza=rng.uniform(20, 50, n), vza=rng.uniform(0, 10, n), raa=rng.uniform(0, 180, n))
-    obs = convolve(simulate_prosail(t, model).rsot, srf)
+    from helpers import canopy_test_scene
+
+    srf, model, t, obs = canopy_test_scene(CANOPY_GRID)
     res = invert_canopy(obs, {k: t[k] for k in ("sza", "vza", "raa")}, srf, model,
                         free=("lai", "chl", "ewt", "lma"), max_steps=30)
     assert np.all(np.asarray(res.status) == 0) and float(jnp.max(res.rmse)) < 1e-3

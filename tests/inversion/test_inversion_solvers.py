@@ -138,17 +138,10 @@ CANOPY_GRID = np.arange(400, 2401, 10)  # the shapes of tests/inversion/test_can
 
 
 def test_canopy_same_estimates_with_both_solvers_and_all_nan_pixel_is_invalid():
-    from leafjax.canopy import Prosail, convolve, load_srf, simulate_prosail
-    from leafjax.inversion._canopy import DEFAULT_FIXED
+    from helpers import canopy_test_scene
 
-    srf = load_srf("sentinel-2a", CANOPY_GRID, dtype=np.float64)
-    model = Prosail(wavelengths=CANOPY_GRID, dtype=np.float64)
-    rng = np.random.default_rng(0)
-    n = 4
-    t = {k: np.full(n, v) for k, v in DEFAULT_FIXED.items()}
-    t.update(lai=rng.uniform(0.5, 5, n), chl=rng.uniform(20, 70, n), ewt=rng.uniform(0.006, 0.025, n),
-             sza=rng.uniform(20, 50, n), vza=rng.uniform(0, 10, n), raa=rng.uniform(0, 180, n))
-    obs = np.array(convolve(simulate_prosail(t, model).rsot, srf))
+    srf, model, t, obs = canopy_test_scene(CANOPY_GRID)
+    obs = np.array(obs)
     obs[2] = np.nan
     geometry = {k: t[k] for k in ("sza", "vza", "raa")}
     free = ("lai", "chl", "ewt", "lma")
