@@ -12,12 +12,13 @@ Input (parquet or CSV), one pixel per row:
 
 Output columns (after the carried ones; clashing names renamed ``input_<name>``): ``lai``, ``chl``, ``ewt``,
 ``fcover``, then the other free parameters, ``<free>_std`` (Gauss–Newton, see
-:func:`~leafjax.inversion.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``flags``.  Per-row
-flags as for leaf archives, plus ``invalid_geometry`` / ``invalid_structure`` (NaN or out of range; the row is
-not inverted).  The PROSAIL model and the sensor's response are built once per run
+:func:`~leafjax.inversion.invert_canopy`), ``rmse`` (band RMSE), ``iterations``, ``status``, ``quality_flags``.
+Quality flags as for leaf archives (fit checks against ``ArchiveSettings.expected_rmse``, default the band σ
+0.01, :data:`leafjax.inversion.CANOPY_SIGMA`), plus ``invalid_geometry`` / ``invalid_structure`` (NaN or out of
+range; the row is not inverted).  The PROSAIL model and the sensor's response are built once per run
 (:meth:`CanopyArchiveTask.setup`); the look-up table of the per-pixel start depends on each pixel's geometry and
-is part of the chunk's solve.  Each chunk is padded to the chunk size, so all chunks share one compilation (an
-archive smaller than one chunk is solved at its own size).
+is part of the chunk's solve.  Each chunk's valid pixels are padded to :func:`~leafjax.archive._rows.pad_size`
+(the next power of two, at most the chunk size), so a run compiles at most ``log2(chunk_size) + 1`` shapes.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ import numpy as np
 from ..inversion._canopy import GEOMETRY_NAMES, INVERSION_BOUNDS, default_free, invert_canopy
 from ..inversion import Status
 from ..simulation._prosail import CANOPY_BOUNDS
-from ._rows import output_rows, padded_rows, row_flags
+from .._flags import NOT_INVERTED, Quality
+from ._rows import output_rows, pad_size, padded_rows, row_quality
 from ._settings import ArchiveSettings
-from ._table import ArchiveInfo, Chunk, check_file, check_grid, read_header
+from ._table import ArchiveInfo, Chunk, check_file, spectral_grid
 from ._task import AbstractRowTask
 
 #: Structure/soil columns that, when present in the input, fix that parameter per row.
@@ -58,18 +60,21 @@ def _srf_and_grid(settings: ArchiveSettings, wavelengths: np.ndarray | None = No
 
 
 def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
-    """Inspect a canopy archive (without loading it) and validate its schema: reflectance columns matching
-    ``settings.sensor`` (or on the 1-nm grid), and the geometry columns.  Raises ``ValueError`` naming the
-    offending columns."""
+    """Inspect a canopy archive and validate all of it before any compute: reflectance columns matching
+    ``settings.sensor`` (or on the 1-nm grid), the geometry columns, and every cell of those (and of the present
+    structure columns) a number or empty.  CSV is read with ``settings.sep``/``settings.decimal`` (``None``:
+    detected).  Raises a one-line ``ValueError`` naming the offending columns (and rows)."""
     from ..io import parse_spectral_columns
+    from ..io._readers import inspect_table, short, table_columns
 
     p = Path(path)
     check_file(p)
     if p.suffix.lower() == ".npy":
         raise ValueError(f"{p}: canopy inversion needs a parquet or CSV table (per-row sza, vza, raa columns)")
-    columns, n, fmt = read_header(p)
-    nm_cols, nm_wl = parse_spectral_columns(columns, "R")
+    sep, decimal = getattr(settings, "sep", None), getattr(settings, "decimal", None)
+    columns = table_columns(p, sep=sep, decimal=decimal)
     if settings.sensor is not None:
+        nm_cols = parse_spectral_columns(list(columns), "R")[0]
         srf, _ = _srf_and_grid(settings)
         wanted = [f"R_{b}" for b in srf.band_names]
         if nm_cols:
@@ -81,27 +86,28 @@ def open_canopy_archive(path, settings: ArchiveSettings) -> ArchiveInfo:
         if missing or extra:
             raise ValueError(f"{p}: band columns do not match {settings.sensor} ({', '.join(wanted)}): "
                              + "; ".join(x for x in (f"missing {', '.join(missing)}" if missing else "",
-                                                     f"unknown {', '.join(extra)}" if extra else "") if x))
+                                                     f"unknown {short(', '.join(extra), 80)}" if extra else "")
+                                         if x))
         rcols = wanted
         wl = np.asarray(srf.weights) @ np.asarray(srf.wavelengths)  # band centres (nm), for the manifest
     else:
-        if not nm_cols:
+        rcols, wl = spectral_grid(columns, "R", p)
+        if not rcols:
             band_like = [c for c in columns if str(c).startswith("R_")]
-            hint = f" (band columns such as {band_like[0]} need --sensor)" if band_like else ""
-            raise ValueError(f"{p}: no R_<nm> reflectance columns found{hint}")
-        if np.any(np.diff(nm_wl) <= 0):
-            raise ValueError(f"{p}: spectral columns must be in increasing wavelength order")
-        check_grid(nm_wl, str(p))
-        rcols, wl = nm_cols, nm_wl
+            hint = f" (band columns such as {short(band_like[0], 40)} need --sensor)" if band_like else ""
+            raise ValueError(f"{p}: no R_<nm> reflectance columns found{hint} (columns: "
+                             f"{short(list(columns[:5]), 100)})")
     missing_geometry = [g for g in GEOMETRY_NAMES if g not in columns]
     if missing_geometry:
         raise ValueError(f"{p}: missing geometry column(s) {', '.join(missing_geometry)} (sun zenith, view zenith "
                          f"and relative azimuth angles in degrees, one per row)")
-    if n == 0:
+    numbers = list(rcols) + list(GEOMETRY_NAMES) + [c for c in STRUCTURE_COLUMNS if c in columns]
+    table = inspect_table(p, sep=sep, decimal=decimal, numeric=numbers)
+    if table.n_rows == 0:
         raise ValueError(f"{p}: the archive has no rows")
     spectral = {c for c in columns if str(c).startswith("R_")}
-    return ArchiveInfo(p, n, np.asarray(wl, np.float64), list(rcols), [], [c for c in columns if c not in spectral],
-                       fmt)
+    return ArchiveInfo(p, table.n_rows, np.asarray(wl, np.float64), list(rcols), [],
+                       [c for c in columns if c not in spectral], table.fmt, table=table)
 
 
 def canopy_free(settings: ArchiveSettings, columns) -> tuple[tuple[str, ...], list[str]]:
@@ -168,23 +174,21 @@ class CanopyArchiveTask(AbstractRowTask):
         return CanopyState(settings, model, srf, free, tuple(per_row))
 
     def run(self, state: CanopyState, chunk: Chunk):
-        """Invert the chunk's valid pixels (padded to the chunk size) and lay out its output rows."""
+        """Invert the chunk's valid pixels (padded to :func:`~leafjax.archive._rows.pad_size`) and lay out its
+        output rows."""
         import jax
         import jax.numpy as jnp
 
         settings, free, per_row = state.settings, state.free, state.per_row
         r = chunk.reflectance * (0.01 if settings.percent else 1.0)
-        valid, flags = row_flags([r])
+        quality = row_quality([r])
         n = r.shape[0]
         known: dict[str, np.ndarray] = {}
-        for names, flag in ((GEOMETRY_NAMES, "invalid_geometry"), (per_row, "invalid_structure")):
+        for names, flag in ((GEOMETRY_NAMES, Quality.INVALID_GEOMETRY), (per_row, Quality.INVALID_STRUCTURE)):
             for name in names:
                 known[name], bad = _column(chunk.carried, name, CANOPY_BOUNDS[name])
-                for i in np.flatnonzero(bad):
-                    if flag not in flags[i]:
-                        flags[i].append(flag)
-                valid &= ~bad
-        rows = np.flatnonzero(valid)
+                quality[bad] |= int(flag)
+        rows = np.flatnonzero((quality & int(NOT_INVERTED)) == 0)
         status = np.full(n, int(Status.INVALID_INPUT), np.int8)
         reported = reported_names(free)
         cols = {}
@@ -193,12 +197,13 @@ class CanopyArchiveTask(AbstractRowTask):
             if name in free:
                 cols[f"{name}_std"] = np.full(n, np.nan)
         extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
+        at_bound: dict[str, np.ndarray] = {}
         if rows.size:
-            # pad to the chunk size so that every chunk reuses one compilation (a lone short chunk: to its length)
-            sel = padded_rows(rows, n if chunk.start == 0 and n < settings.chunk_size else settings.chunk_size)
+            sel = padded_rows(rows, pad_size(rows.size, settings.chunk_size))
             res = invert_canopy(jnp.asarray(r[sel], settings.dtype), {k: known[k][sel] for k in GEOMETRY_NAMES},
                                 state.srf, state.model, free=free, fixed={k: known[k][sel] for k in per_row},
-                                lut_size=LUT_SIZE, max_steps=settings.max_steps, key=jax.random.key(0))
+                                lut_size=LUT_SIZE, max_steps=settings.max_steps, key=jax.random.key(0),
+                                expected_rmse=settings.expected_rmse, percent_check=False)
             jax.block_until_ready(res.rmse)
             k = rows.size
             for name in reported:
@@ -208,6 +213,7 @@ class CanopyArchiveTask(AbstractRowTask):
             extra["rmse"][rows] = np.asarray(res.rmse)[:k]
             extra["iterations"][rows] = np.asarray(res.iters)[:k]
             status[rows] = np.asarray(res.status)[:k]
-            for i in rows[status[rows] == Status.MAX_STEPS]:
-                flags[i].append("not_converged")
-        return output_rows(chunk.carried, cols, extra, status, [sorted(set(f)) for f in flags])
+            quality[rows] |= np.asarray(res.quality, np.int32)[:k]
+            for name, v in res.at_bound.items():
+                at_bound.setdefault(name, np.zeros(n, bool))[rows] = np.asarray(v)[:k]
+        return output_rows(chunk.carried, cols, extra, status, quality, at_bound)

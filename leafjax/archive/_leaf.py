@@ -2,15 +2,17 @@
 
 Input: a table of spectra in rows (:mod:`leafjax.archive._table`).  Output columns after the carried ones
 (clashing names renamed ``input_<name>``): the model's parameters (canonical names; PROSPECT-PRO also ``lma``
-and ``nitrogen``), ``<name>_std``, ``rmse``, ``iterations``, ``status``, ``flags``
-(:mod:`leafjax.archive._rows`).
+and ``nitrogen``), ``<name>_std``, ``rmse``, ``iterations``, ``status``, ``quality_flags``
+(:mod:`leafjax.archive._rows`; fit checks against ``ArchiveSettings.expected_rmse``, default the leaf problem's
+measured :data:`leafjax.inversion.LEAF_EXPECTED_RMSE`).
 
 The inversion is that of :func:`leafjax.inversion.invert_spectra` (``strategy`` ``"full"`` or ``"optimal"``;
 with reflectance *or* transmittance alone, N fixed per spectrum by :func:`leafjax.inversion.n_struct_prior`),
 but its parts are built once per run in :meth:`LeafArchiveTask.setup`: the model on the archive's grid, one
 :func:`~leafjax.inversion.make_problem` (with its 2,000-spectrum look-up table) per inversion of the strategy,
-and the N-prior regression (:class:`NStructPrior`).  Each chunk's valid rows are padded to the chunk size, so
-every chunk reuses one compilation.
+and the N-prior regression (:class:`NStructPrior`).  Each chunk's valid rows are padded to
+:func:`~leafjax.archive._rows.pad_size` (the next power of two, at most the chunk size), so a run compiles at most
+``log2(chunk_size) + 1`` shapes and a 1-row input is solved at size 1.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from .._flags import NOT_INVERTED, Quality
 from ..inversion import N_PRIOR_BANDS, SUBDOMAINS, Status, invert, make_problem, n_struct_prior
+from ..inversion._quality import with_at_bound
 from ..physics import LEAF_MODELS, ProspectProParams, get_leaf_model, nitrogen_from_protein
-from ._rows import output_rows, padded_rows, row_flags
+from ._rows import output_rows, pad_size, padded_rows, row_quality
 from ._settings import ArchiveSettings
 from ._table import ArchiveInfo, Chunk, open_archive
 from ._task import AbstractRowTask
@@ -103,7 +107,8 @@ class LeafArchiveTask(AbstractRowTask):
     model_name: str
 
     def open(self, path, settings: ArchiveSettings, *, wavelengths_file: str | None = None) -> ArchiveInfo:
-        return open_archive(path, wavelengths_file=wavelengths_file, kind=settings.kind)
+        return open_archive(path, wavelengths_file=wavelengths_file, kind=settings.kind, sep=settings.sep,
+                            decimal=settings.decimal)
 
     def resolve(self, settings: ArchiveSettings, info: ArchiveInfo) -> ArchiveSettings:
         if settings.strategy not in ("full", "optimal"):
@@ -148,7 +153,8 @@ class LeafArchiveTask(AbstractRowTask):
         return LeafState(settings, model, tuple(runs), n_prior)
 
     def run(self, state: LeafState, chunk: Chunk):
-        """Invert the chunk's valid rows (padded to the chunk size) and lay out its output rows."""
+        """Invert the chunk's valid rows (padded to :func:`~leafjax.archive._rows.pad_size`) and lay out its
+        output rows."""
         import jax
 
         settings = state.settings
@@ -156,14 +162,15 @@ class LeafArchiveTask(AbstractRowTask):
         r = None if chunk.reflectance is None or not settings.use_r else chunk.reflectance * scale
         t = None if chunk.transmittance is None or not settings.use_t else chunk.transmittance * scale
         spectra = [x for x in (r, t) if x is not None]
-        valid, flags = row_flags(spectra)
+        quality = row_quality(spectra)
         n = spectra[0].shape[0]
-        rows = np.flatnonzero(valid)
+        rows = np.flatnonzero((quality & int(NOT_INVERTED)) == 0)
         status = np.full(n, int(Status.INVALID_INPUT), np.int8)
         est_cols: dict[str, np.ndarray] = {}
         extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
+        at_bound: dict[str, np.ndarray] = {}
         if rows.size:
-            sel = padded_rows(rows, settings.chunk_size)
+            sel = padded_rows(rows, pad_size(rows.size, settings.chunk_size))
             res = _invert(state, None if r is None else r[sel], None if t is None else t[sel])
             jax.block_until_ready(res["rmse"])
             k = rows.size
@@ -174,36 +181,42 @@ class LeafArchiveTask(AbstractRowTask):
             extra["rmse"][rows] = np.asarray(res["rmse"])[:k]
             extra["iterations"][rows] = np.asarray(res["iterations"])[:k]
             status[rows] = np.asarray(res["status"])[:k]
-            for i in rows[status[rows] == Status.MAX_STEPS]:
-                flags[i].append("not_converged")
+            quality[rows] |= np.asarray(res["quality"], np.int32)[:k]
+            for name, v in res["at_bound"].items():
+                at_bound.setdefault(name, np.zeros(n, bool))[rows] = np.asarray(v)[:k]
         cols = {}
         for name in output_trait_names(self.model_name):
             cols[name] = est_cols.get(name, np.full(n, np.nan))
             cols[f"{name}_std"] = est_cols.get(f"{name}_std", np.full(n, np.nan))
-        return output_rows(chunk.carried, cols, extra, status, flags)
+        return output_rows(chunk.carried, cols, extra, status, quality, at_bound)
 
 
 def _invert(state: LeafState, r, t) -> dict:
     """The strategy's inversions of spectra ``r``/``t`` ``(b, wl)``: ``{estimates, std, rmse, iterations,
-    status}`` (as :func:`leafjax.inversion.invert_spectra`: each subdomain inversion keeps only its target)."""
+    status, quality, at_bound}`` (as :func:`leafjax.inversion.invert_spectra`: each subdomain inversion keeps only
+    its target's estimate and at-bound flag; the other quality bits are those of the full-spectrum fit)."""
     settings = state.settings
     fixed = {} if state.n_prior is None else {"n_struct": state.n_prior(r if t is None else t)}
 
     def solve(problem, mask):
         return invert(problem, reflectance=r, transmittance=t, mask=mask, fixed=fixed,
-                      n_starts=settings.n_starts, max_steps=settings.max_steps)
+                      n_starts=settings.n_starts, max_steps=settings.max_steps,
+                      expected_rmse=settings.expected_rmse, percent_check=False)
 
     (_, full_problem, full_mask), *subdomains = state.runs
     full = solve(full_problem, full_mask)
     out = {"estimates": dict(full.estimates), "std": dict(full.std), "rmse": full.rmse,
-           "iterations": full.iterations, "status": np.asarray(full.status)}
+           "iterations": full.iterations, "status": np.asarray(full.status),
+           "quality": np.asarray(full.quality, np.int32), "at_bound": dict(full.at_bound)}
     if not subdomains:
         return out
-    est, std = out["estimates"], out["std"]
+    est, std, at_bound = out["estimates"], out["std"], out["at_bound"]
     for target, problem, mask in subdomains:
         res = solve(problem, mask)
-        est[target], std[target] = res.estimates[target], res.std[target]
+        est[target], std[target], at_bound[target] = res.estimates[target], res.std[target], res.at_bound[target]
         out["status"] = np.maximum(out["status"], np.asarray(res.status))
+    q = np.asarray(with_at_bound(out["quality"], at_bound), np.int32)
+    out["quality"] = np.where(out["status"] == Status.MAX_STEPS, q | int(Quality.NOT_CONVERGED), q)
     if state.model.params_type is ProspectProParams:
         _derive_pro(est, std)
     return out

@@ -22,7 +22,11 @@ class ArchiveSettings:
     * leaf models (``"prospect-d"``, ``"prospect-pro"``): ``strategy`` (``"full"`` or ``"optimal"``, see
       :func:`leafjax.inversion.invert_spectra`), ``n_starts`` (look-up-table starts per spectrum);
     * ``model="prosail"``: ``sensor`` (band columns ``R_<band>`` of this sensor; ``None``: ``R_<nm>`` columns),
-      ``leaf_model`` (the leaf model inside PROSAIL) and ``grid_step`` (simulation grid step, nm, with a sensor).
+      ``leaf_model`` (the leaf model inside PROSAIL) and ``grid_step`` (simulation grid step, nm, with a sensor);
+    * reading CSV: ``sep`` (field separator; ``None``: detected from the header) and ``decimal`` (``"."`` or
+      ``","``; ``None``: detected);
+    * fit quality: ``expected_rmse`` (RMSE expected from instrument and model, in reflectance units; ``None``:
+      the task's default); rows whose RMSE exceeds 3 times it are flagged ``poor_fit``.
     """
 
     model: str
@@ -39,6 +43,9 @@ class ArchiveSettings:
     sensor: str | None = None
     leaf_model: str = "prospect-d"
     grid_step: int = 1
+    sep: str | None = None
+    decimal: str | None = None
+    expected_rmse: float | None = None
 
 
 def check_dtype(dtype: str) -> None:

@@ -100,7 +100,7 @@ class AbstractRowTask(AbstractArchiveTask):
 
     def resolve(self, settings: ArchiveSettings, info: ArchiveInfo) -> ArchiveSettings:
         """Use only the spectra present (``ValueError`` if none of the requested ones is), and reject a file that
-        is evidently in percent unless ``settings.percent``."""
+        is evidently in percent unless ``settings.percent`` (and one evidently in fractions when it is set)."""
         use_r = settings.use_r and (bool(info.r_columns) or (info.fmt == "npy" and info.npy_kind == "R"))
         use_t = settings.use_t and (bool(info.t_columns) or (info.fmt == "npy" and info.npy_kind == "T"))
         if not (use_r or use_t):
@@ -112,5 +112,6 @@ class AbstractRowTask(AbstractArchiveTask):
 
     @staticmethod
     def diagnostic_columns() -> tuple[str, ...]:
-        """``rmse``, ``iterations``, ``status``, ``flags``: written after the estimates by every row task."""
+        """``rmse``, ``iterations``, ``status``, ``quality_flags``: written after the estimates by every row
+        task (:mod:`leafjax.archive._rows`)."""
         return DIAGNOSTIC_COLUMNS

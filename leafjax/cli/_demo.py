@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import time
 
-from ._common import check_output_path, positive_int
+from ._common import int_option, nonnegative_float, positive_int, prepare_output
 
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("demo", help="simulate noisy PROSPECT-D spectra, invert them, print the accuracy")
     p.add_argument("--n", default="200", help="number of spectra (default 200)")
-    p.add_argument("--noise", type=float, default=0.005, help="relative Gaussian noise std (default 0.005)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="optional parquet file for true and estimated traits")
+    p.add_argument("--noise", default="0.005", help="relative Gaussian noise std (>= 0, default 0.005)")
+    p.add_argument("--seed", default="0", help="PRNG seed (an integer, default 0)")
+    p.add_argument("--out", help="optional table of true and estimated traits: .parquet/.pq or .csv")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args) -> int:
-    n = positive_int(args.n)
-    out = check_output_path(args.out) if args.out else None
+    n = positive_int(args.n, "--n")
+    noise_std = nonnegative_float(args.noise, "--noise")
+    seed = int_option(args.seed, "--seed")
+    out, fmt = prepare_output(args.out, overwrite=args.overwrite) if args.out else (None, None)
     import jax
     import jax.numpy as jnp
     import numpy as np
-    import pandas as pd
 
+    from ..io import OutputLock, TableStreamWriter
     from ..inversion import Status, invert, make_problem
     from ..physics import ProspectD
     from ..simulation import Fixed, Prior, Uniform, make_noise, simulate
@@ -33,8 +36,8 @@ def run_demo(args) -> int:
                    "ant": Fixed(0.0), "brown": Fixed(0.0), "ewt": Uniform(0.002, 0.03),
                    "lma": Uniform(0.002, 0.02)})
     model = ProspectD(wavelengths=np.arange(400, 2401), dtype=jnp.float32)
-    print(f"simulating {n} PROSPECT-D leaves (R and T, 400-2400 nm, {100 * args.noise:g} % noise) ...")
-    truth, r, t = simulate(model, prior, n, jax.random.key(args.seed), noise=make_noise(multiplicative=args.noise))
+    print(f"simulating {n} PROSPECT-D leaves (R and T, 400-2400 nm, {100 * noise_std:g} % noise) ...")
+    truth, r, t = simulate(model, prior, n, jax.random.key(seed), noise=make_noise(multiplicative=noise_std))
     t0 = time.perf_counter()
     res = invert(make_problem(model, free=free), r, t)
     jax.block_until_ready(res.cost)
@@ -52,10 +55,11 @@ def run_demo(args) -> int:
     for name, med, p95, inside in rows:
         print(f"{name:<10}{med:>20.3%}{p95:>12.3%}{inside:>20.1%}")
     if out is not None:
-        df = pd.DataFrame({**{f"true_{k}": truth[k] for k in free},
-                           **{k: np.asarray(res.estimates[k]) for k in free},
-                           **{f"{k}_std": np.asarray(res.std[k]) for k in free},
-                           "rmse": np.asarray(res.rmse), "status": status})
-        df.to_parquet(out)
+        table = {**{f"true_{k}": truth[k] for k in free},
+                 **{k: np.asarray(res.estimates[k]) for k in free},
+                 **{f"{k}_std": np.asarray(res.std[k]) for k in free},
+                 "rmse": np.asarray(res.rmse), "status": status}
+        with OutputLock(out), TableStreamWriter(out, fmt) as writer:
+            writer.write(table)
         print(f"wrote {out}")
     return 0

@@ -1,23 +1,38 @@
 """``leafjax invert``: invert a spectral archive (parquet, CSV or .npy) into traits, in resumable chunks.
 
-Thin: parses the flags into :class:`~leafjax.archive.ArchiveSettings`, picks the archive task of ``--model``
-(:func:`~leafjax.archive.get_task`) and runs :func:`~leafjax.archive.invert_archive`.  ``--model prosail``
-inverts canopy reflectance (``R_<nm>`` or, with ``--sensor``, ``R_<band>`` columns, plus per-row ``sza``,
-``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``, ``fcover``, ... (see :mod:`leafjax.archive._canopy`)."""
+Thin: validates every flag (one-line errors, before JAX is imported or anything is computed), parses them into
+:class:`~leafjax.archive.ArchiveSettings`, picks the archive task of ``--model`` (:func:`~leafjax.archive.get_task`)
+and runs :func:`~leafjax.archive.invert_archive`.  ``--model prosail`` inverts canopy reflectance (``R_<nm>`` or,
+with ``--sensor``, ``R_<band>`` columns, plus per-row ``sza``, ``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``,
+``fcover``, ... (see :mod:`leafjax.archive._canopy`).
+
+The output's format is the one its extension names (``.parquet``/``.pq`` or ``.csv``); an existing output, or an
+output equal to the input, is refused unless ``--overwrite`` (never the input).  The ``--help`` epilog lists the
+meaning of every status and quality flag (:func:`leafjax._flags.describe_codes`); the last lines of a run give
+the rows written, the status and flag counts, and the meaning of every status other than ``converged`` seen.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
+import math
 
-from ._common import CLIError, check_output_path, positive_int, set_precision
+from ._common import CLIError, positive_int
+
+#: Names accepted by ``--sep`` besides a single character.
+_SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
 
 
 def add_parsers(sub) -> None:
-    p = sub.add_parser("invert", help="invert spectra (R_<nm>/T_<nm> columns or .npy) into leaf or canopy traits")
+    from .._flags import describe_codes
+
+    p = sub.add_parser("invert", help="invert spectra (R_<nm>/T_<nm> columns or .npy) into leaf or canopy traits",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=describe_codes())
     p.add_argument("input", help="archive: .parquet, .csv, or .npy (with --wavelengths-file)")
     p.add_argument("--model", required=True, help="prospect-d | prospect-pro | prosail (canopy: needs sza, vza, "
                    "raa columns)")
-    p.add_argument("--out", required=True, help="output parquet file (one row per input row, in order)")
+    p.add_argument("--out", required=True, help="output file, one row per input row, in order: .parquet/.pq "
+                   "(Parquet) or .csv (CSV); never the input")
     p.add_argument("--strategy", default="full", help="full (all bands) | optimal (per-constituent subdomains)")
     p.add_argument("--free", help="comma-separated parameters to estimate (default: all but brown)")
     p.add_argument("--chunk-size", default="4096", help="spectra per chunk (memory bound; default 4096)")
@@ -26,10 +41,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--reflectance-only", action="store_true", help="ignore T_ columns")
     p.add_argument("--transmittance-only", action="store_true", help="ignore R_ columns")
     p.add_argument("--percent", action="store_true", help="spectra are in percent: divide by 100")
+    p.add_argument("--sep", help="CSV input: field separator: ',' ';' 'tab' or one character (default: detected)")
+    p.add_argument("--decimal", help="CSV input: decimal mark '.' or ',' (default: detected)")
+    p.add_argument("--expected-rmse", help="RMSE expected from instrument and model (reflectance units, > 0); "
+                   "rows with an RMSE above 3 times it are flagged poor_fit (default: the model's)")
     p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     p.add_argument("--n-starts", default="1", help="look-up-table starting points per spectrum (default 1)")
     p.add_argument("--max-steps", default="60", help="iteration limit (default 60)")
-    p.add_argument("--overwrite", action="store_true", help="discard the finished chunks of an earlier run")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out (when the new run "
+                   "completes) and discard the finished chunks of an earlier, unfinished run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--sensor", help="prosail: R_<band> columns of this sensor (e.g. sentinel-2a)")
     p.add_argument("--leaf-model", default="prospect-d", help="prosail: prospect-d (default) | prospect-pro")
@@ -38,14 +58,76 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=run_invert)
 
 
-def run_invert(args) -> int:
+def _positive(value: str, option: str) -> int:
+    """A positive integer option; one-line ``CLIError`` "<option>: expected a positive integer, got ..."."""
+    return positive_int(value, option)
+
+
+def parse_sep(text: str | None) -> str | None:
+    """``--sep``: ``None``, a name (``tab``, ``comma``, ``semicolon``) or one character (not a quote, a line
+    break or a letter/digit)."""
+    if text is None:
+        return None
+    sep = _SEPARATORS.get(text.lower(), text)
+    if len(sep) != 1 or sep in "\"'\r\n" or sep.isalnum() or sep == ".":
+        raise CLIError(f"--sep: expected ',', ';', 'tab' or one separator character, got {text!r}"[:160])
+    return sep
+
+
+def parse_decimal(text: str | None) -> str | None:
+    """``--decimal``: ``None``, ``"."`` or ``","``."""
+    if text is not None and text not in (".", ","):
+        raise CLIError(f"--decimal: expected '.' or ',', got {text!r}"[:160])
+    return text
+
+
+def parse_expected_rmse(text: str | None) -> float | None:
+    """``--expected-rmse``: ``None`` or a finite float > 0 (reflectance units)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise CLIError(f"--expected-rmse: expected a number > 0, got {text!r}"[:160]) from None
+    if not math.isfinite(value) or value <= 0:
+        raise CLIError(f"--expected-rmse: expected a number > 0, got {text!r}"[:160])
+    return value
+
+
+def _check_flags(args) -> dict:
+    """Every flag that needs no import: the parsed values (one-line ``CLIError`` otherwise)."""
     if args.strategy not in ("full", "optimal"):
-        raise CLIError(f"--strategy must be full or optimal, got {args.strategy!r}")
+        raise CLIError(f"--strategy must be full or optimal, got {args.strategy!r}"[:160])
     if args.reflectance_only and args.transmittance_only:
         raise CLIError("--reflectance-only and --transmittance-only exclude each other")
     if args.kind not in ("R", "T"):
         raise CLIError("--kind must be R or T")
-    check_output_path(args.out)
+    if args.dtype not in ("float32", "float64"):
+        raise CLIError(f"--dtype must be float32 or float64, got {args.dtype!r}"[:160])
+    values = {"chunk_size": _positive(args.chunk_size, "--chunk-size"),
+              "n_starts": _positive(args.n_starts, "--n-starts"),
+              "max_steps": _positive(args.max_steps, "--max-steps"),
+              "grid_step": _positive(args.grid_step, "--grid-step"),
+              "sep": parse_sep(args.sep), "decimal": parse_decimal(args.decimal),
+              "expected_rmse": parse_expected_rmse(args.expected_rmse)}
+    if values["sep"] is not None and values["sep"] == values["decimal"]:
+        raise CLIError(f"--sep and --decimal are both {values['sep']!r}")
+    free = None
+    if args.free is not None:
+        free = tuple(x.strip() for x in args.free.split(","))
+        if not all(free):
+            raise CLIError(f"--free: expected comma-separated parameter names, got {args.free!r}"[:160])
+    values["free"] = free
+    return values
+
+
+def run_invert(args) -> int:
+    values = _check_flags(args)
+    from ..io import check_output
+
+    check_output(args.out, inputs=(args.input, args.wavelengths_file), overwrite=args.overwrite)
+    from ._common import set_precision
+
     set_precision(args.dtype)
     from ..archive import ArchiveSettings, CanopyArchiveTask, get_task, invert_archive
     from ..physics import LEAF_MODELS
@@ -62,14 +144,14 @@ def run_invert(args) -> int:
             from ..spectral import load_srf
 
             load_srf(args.sensor)  # unknown sensor -> one-line error before any work
-    elif args.sensor is not None or leaf_model != "prospect-d" or args.grid_step != "1":
+    elif args.sensor is not None or leaf_model != "prospect-d" or values["grid_step"] != 1:
         raise CLIError("--sensor, --leaf-model and --grid-step need --model prosail")
     settings = ArchiveSettings(
-        model=model, strategy=args.strategy, chunk_size=positive_int(args.chunk_size),
-        use_r=not args.transmittance_only, use_t=not args.reflectance_only, percent=args.percent,
-        dtype=args.dtype, n_starts=positive_int(args.n_starts), max_steps=positive_int(args.max_steps),
-        free=tuple(x.strip() for x in args.free.split(",")) if args.free else None, kind=args.kind,
-        sensor=args.sensor, leaf_model=leaf_model, grid_step=positive_int(args.grid_step))
+        model=model, strategy=args.strategy, chunk_size=values["chunk_size"], use_r=not args.transmittance_only,
+        use_t=not args.reflectance_only, percent=args.percent, dtype=args.dtype, n_starts=values["n_starts"],
+        max_steps=values["max_steps"], free=values["free"], kind=args.kind, sensor=args.sensor,
+        leaf_model=leaf_model, grid_step=values["grid_step"], sep=values["sep"], decimal=values["decimal"],
+        expected_rmse=values["expected_rmse"])
     client = None
     if args.dask:
         try:
@@ -79,10 +161,28 @@ def run_invert(args) -> int:
         client = Client(args.dask)
     try:
         summary = invert_archive(args.input, args.out, settings, task=task, wavelengths_file=args.wavelengths_file,
-                                 resume=not args.overwrite, progress=not args.no_progress, client=client)
+                                 resume=not args.overwrite, overwrite=args.overwrite, progress=not args.no_progress,
+                                 client=client)
     finally:
         if client is not None:
             client.close()
-    print(f"wrote {summary['rows']} rows to {args.out} ({summary['chunks_computed']} chunks computed, "
-          f"{summary['chunks_reused']} reused, {summary['seconds']:.1f} s); status: {json.dumps(summary['status'])}")
+    print(report(summary, args.out))
     return 0
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
+
+
+def report(summary: dict, out: str) -> str:
+    """The lines printed after a run: rows written, chunks, status and quality-flag counts, then the meaning of
+    every status other than ``converged`` that occurred (one line each)."""
+    from .._flags import STATUS_MEANINGS
+
+    lines = [f"wrote {summary['rows']} rows to {out} ({summary['chunks_computed']} chunks computed, "
+             f"{summary['chunks_reused']} reused, {summary['seconds']:.1f} s); status: {_counts(summary['status'])}"
+             f"; quality_flags: {_counts(summary.get('quality_flags', {}))}"]
+    for name in STATUS_MEANINGS:
+        if name != "converged" and summary["status"].get(name):
+            lines.append(f"  {name}: {STATUS_MEANINGS[name]}")
+    return "\n".join(lines)

@@ -4,7 +4,13 @@ spectra from canopy reflectance."""
 
 from ._bounds import to_bounded as to_bounded, to_unconstrained as to_unconstrained
 from ._problem import AbstractProblem as AbstractProblem
-from ._leaf import InversionProblem as InversionProblem, LeafProblem as LeafProblem, make_problem as make_problem
+from ._leaf import (
+    LEAF_EXPECTED_RMSE as LEAF_EXPECTED_RMSE,
+    InversionProblem as InversionProblem,
+    LeafProblem as LeafProblem,
+    make_problem as make_problem,
+)
+from ._quality import spectrum_quality as spectrum_quality
 from ._canopy_problem import CanopyProblem as CanopyProblem
 from ._solver import AbstractBatchedSolver as AbstractBatchedSolver, SolverState as SolverState
 from ._solver_lm import BatchedLevenbergMarquardt as BatchedLevenbergMarquardt
@@ -21,6 +27,7 @@ from ._strategies import (
     n_struct_prior as n_struct_prior,
 )
 from ._canopy import (
+    CANOPY_SIGMA as CANOPY_SIGMA,
     CanopyInversionResult as CanopyInversionResult,
     invert_canopy as invert_canopy,
     make_canopy_problem as make_canopy_problem,

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._parameters import preset, preset_values
@@ -26,6 +27,7 @@ from ..spectral._response import SpectralResponse
 from ._canopy_problem import GEOMETRY_NAMES as GEOMETRY_NAMES, CanopyProblem
 from ._canopy_problem import forward_bands as _forward_bands  # noqa: F401  (former private name)
 from ._invert import invert
+from ._quality import check_free, check_options, check_percent
 from ._result import InversionResult
 from ._solver import AbstractBatchedSolver
 from ._solver_lm import BatchedLevenbergMarquardt
@@ -37,6 +39,11 @@ DEFAULT_FREE: tuple[str, ...] = ("lai", "chl", "ewt", "lma", "lidf_a", "soil_bri
 DEFAULT_FIXED: dict[str, float] = preset_values("prosail", "fixed")
 #: Bounds of free parameters (canonical units): the registry preset ``preset("prosail", "inversion")``.
 INVERSION_BOUNDS: dict[str, tuple[float, float]] = preset("prosail", "inversion")
+#: Default band noise σ (reflectance) of canopy problems, also their default expected fit RMSE (``poor_fit`` above
+#: 3σ = 0.03).  A project choice, not yet measured on real pixels: the order of the absolute uncertainty of
+#: Sentinel-2 L2A surface reflectance in the visible/NIR (about 0.01, more in the SWIR) plus PROSAIL's own model
+#: error.  Pass ``sigma=`` (or ``expected_rmse=`` to :func:`~leafjax.inversion.invert`) for other instruments.
+CANOPY_SIGMA: float = 0.01
 
 
 def default_free(leaf_model: str = "prospect-d") -> tuple[str, ...]:
@@ -54,7 +61,7 @@ CanopyInversionResult = InversionResult
 
 def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
                         free: Sequence[str] = DEFAULT_FREE, fixed: Mapping[str, float] | None = None,
-                        sigma: float | Float[Array, "band"] = 0.01,
+                        sigma: float | Float[Array, "band"] = CANOPY_SIGMA,
                         bounds: Mapping[str, tuple[float, float]] | None = None, lut_size: int = 64,
                         key: PRNGKeyArray | None = None) -> CanopyProblem:
     """A :class:`CanopyProblem` for :func:`leafjax.inversion.invert` (pass the geometry per pixel in
@@ -66,7 +73,8 @@ def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
     - ``free``: names of free parameters; ``bounds`` override :data:`INVERSION_BOUNDS` (canonical units).
     - ``fixed``: scalar values overriding :data:`DEFAULT_FIXED` for the others (per-pixel values go to
       ``invert``'s ``fixed``).
-    - ``sigma``: band noise standard deviation (reflectance units, scalar or ``(band,)``) scaling the residuals.
+    - ``sigma``: band noise standard deviation (reflectance units, scalar or ``(band,)``) scaling the residuals;
+      its RMS is the problem's default expected fit RMSE (``poor_fit`` above 3 times it; :data:`CANOPY_SIGMA`).
     - ``lut_size``: look-up-table entries for the per-pixel start (0: start at the middle of the bounds);
       ``key``: its PRNG key (default ``key(0)``).
     """
@@ -74,10 +82,10 @@ def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
         model = Prosail("prospect-d", wavelengths=srf.wavelengths)
     dt = model.wavelengths.dtype
     bnd = {**INVERSION_BOUNDS, **(bounds or {})}
-    unknown = [n for n in free if n not in bnd]
-    if unknown:
-        raise ValueError(f"cannot invert {unknown[0]!r}; choose among {', '.join(INVERSION_BOUNDS)}")
-    free = tuple(free)
+    free = check_free(free, tuple(bnd))
+    sig = np.asarray(sigma, np.float64)
+    if sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
     fixed_all = {k: v for k, v in {**DEFAULT_FIXED, **(fixed or {})}.items() if k not in free}
     low = jnp.asarray([bnd[n][0] for n in free], dt)
     high = jnp.asarray([bnd[n][1] for n in free], dt)
@@ -91,9 +99,10 @@ def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
 def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str, Float[ArrayLike, "pix"]],
                   srf: SpectralResponse, model: Prosail | None = None, *, free: Sequence[str] = DEFAULT_FREE,
                   fixed: Mapping[str, float | Float[ArrayLike, "pix"]] | None = None,
-                  sigma: float | Float[Array, "band"] = 0.01, lut_size: int = 64, max_steps: int = 60,
+                  sigma: float | Float[Array, "band"] = CANOPY_SIGMA, lut_size: int = 64, max_steps: int = 60,
                   key: PRNGKeyArray | None = None, solver: AbstractBatchedSolver | None = None,
-                  throw: bool = False) -> InversionResult:
+                  throw: bool = False, expected_rmse: float | None = None,
+                  percent_check: bool = True) -> InversionResult:
     r"""Invert PROSAIL for every pixel from its band reflectances (bidirectional reflectance factor).
 
     **Arguments:**
@@ -105,6 +114,8 @@ def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str,
       known ``lidf_a``; names in ``free`` are ignored).
     - ``max_steps``: LM iterations; ``solver``: another :class:`AbstractBatchedSolver` (default
       ``BatchedLevenbergMarquardt(max_steps=max_steps, rtol=1e-7)``); ``throw``: raise if a pixel failed.
+    - ``expected_rmse``, ``percent_check``: as in :func:`~leafjax.inversion.invert` (default expected RMSE: the
+      RMS of ``sigma``).
 
     The solver is compiled once per pixel count, free set and fixed names: calls with new values of the same
     shapes (e.g. chunks of an archive) reuse it.
@@ -113,16 +124,32 @@ def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str,
     parameters and ``fcover``; ``fitted`` ``(pix, band)``).
 
     Raises:
-        ValueError: for an unknown free parameter or mismatched shapes.
+        ValueError: for an unknown or empty free set, mismatched shapes, an empty batch, bad options or
+        observations that look like percent (checked before any compute).
     """
+    check_free(free, tuple(INVERSION_BOUNDS))
+    check_options(1, None, expected_rmse)
+    if not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
+    shape = np.shape(observed)
+    if len(shape) != 2 or shape[1] != srf.n_bands:
+        raise ValueError(f"observed must be (pix, {srf.n_bands}) band reflectances, got shape {shape}")
+    if shape[0] == 0:
+        raise ValueError("observed has no pixels (an empty batch)")
+    missing = [k for k in GEOMETRY_NAMES if k not in geometry]
+    if missing:
+        raise ValueError(f"geometry needs {', '.join(GEOMETRY_NAMES)} (degrees); missing {', '.join(missing)}")
+    for k in GEOMETRY_NAMES:
+        if np.ndim(geometry[k]) and np.shape(geometry[k]) != shape[:1]:
+            raise ValueError(f"geometry {k!r} has shape {np.shape(geometry[k])}; expected ({shape[0]},)")
+    if percent_check:
+        check_percent(observed, what="pixels")
     if model is None:
         model = Prosail("prospect-d", wavelengths=srf.wavelengths)
     observed = jnp.asarray(observed, model.wavelengths.dtype)
-    if observed.ndim != 2 or observed.shape[1] != srf.n_bands:
-        raise ValueError(f"observed must be (pix, {srf.n_bands}), got {observed.shape}")
     problem = make_canopy_problem(srf, model, free=free, sigma=sigma, lut_size=lut_size, key=key)
     per_pixel = {k: v for k, v in (fixed or {}).items() if k not in problem.free}
     per_pixel.update({k: geometry[k] for k in GEOMETRY_NAMES})
     solver = BatchedLevenbergMarquardt(max_steps=int(max_steps), rtol=1e-7) if solver is None else solver
     return invert(problem, observed, solver, fixed=per_pixel, throw=throw, block_size=None, devices=None,
-                  return_fitted=True)
+                  return_fitted=True, expected_rmse=expected_rmse, percent_check=False)

@@ -110,6 +110,16 @@ class CanopyProblem(AbstractProblem):
         ctx.update({k: given[k] for k in GEOMETRY_NAMES})
         return ctx
 
+    def default_expected_rmse(self):
+        """The RMS of the band noise ``σ`` the problem was built with (``1 / band_weight``;
+        :func:`~leafjax.inversion.make_canopy_problem`'s ``sigma``, default 0.01 reflectance, see
+        :data:`leafjax.inversion._canopy.CANOPY_SIGMA`)."""
+        return jnp.sqrt(jnp.mean(1.0 / self.band_weight**2))
+
+    def observation_wavelengths(self):
+        """Band centres (nm) of the sensor response."""
+        return jnp.asarray(self.srf.centres_in("nm"), self.dtype)
+
     def default_solver(self):
         """Levenberg–Marquardt with ``rtol = 1e-7`` (the canopy inversion's tolerance)."""
         return BatchedLevenbergMarquardt(rtol=1e-7)

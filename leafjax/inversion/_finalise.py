@@ -17,6 +17,7 @@ from jaxtyping import Array, Float
 
 from ._bounds import bounded_jacobian
 from ._problem import AbstractProblem, Context
+from ._quality import fit_quality
 from ._result import InversionResult, Status
 from ._solver import SolverState
 
@@ -50,11 +51,14 @@ def derived_std(problem: AbstractProblem, theta: Float[Array, "b p"], cov: Float
 @eqx.filter_jit
 def finalise(problem: AbstractProblem, state: SolverState, z: Float[Array, "b p"], obs: Float[Array, "b n"],
              weight: Float[Array, "b n"], context: Context, batch: tuple[int, ...], known_noise: bool,
-             return_fitted: bool = False) -> InversionResult:
+             return_fitted: bool = False, quality: Array | None = None,
+             expected: Array | None = None) -> InversionResult:
     """Result with leading shape ``batch`` from the flat solver ``state``.
 
     ``z`` is the (differentiable) solution; uncertainty and diagnostics are computed from the solver's
-    quantities and carry no gradient.
+    quantities and carry no gradient.  ``quality``: the input quality bits ``(b,)`` (``int32``), completed here
+    by the fit checks against the ``expected`` RMSE (scalar; ``None``: no poor-fit/shift checks); rows the solver
+    did not invert (status ``invalid_input``) get NaN estimates, std and rmse.
     """
     zs = jax.lax.stop_gradient(state.z)
     weight_s = jax.lax.stop_gradient(weight)
@@ -71,7 +75,18 @@ def finalise(problem: AbstractProblem, state: SolverState, z: Float[Array, "b p"
     est.update(problem.derived(theta, context))
     sd = {n: std[:, i] for i, n in enumerate(problem.free)}
     sd.update(derived_std(problem, jax.lax.stop_gradient(theta), cov, jax.lax.stop_gradient(context)))
+    pred = problem.predict(theta, context)
+    pred_s = jax.lax.stop_gradient(pred)
+    expected = jnp.asarray(jnp.inf if expected is None else expected, res.dtype)
+    fit_bits, at_bound = fit_quality(jax.lax.stop_gradient(theta), problem.low, problem.high, status, rmse,
+                                     expected, jax.lax.stop_gradient(obs) - pred_s, pred_s, used,
+                                     problem.observation_wavelengths())
+    q_in = jnp.zeros(status.shape, jnp.int32) if quality is None else jnp.asarray(quality, jnp.int32)
+    skipped = status == Status.INVALID_INPUT
+    blank = lambda v: jnp.where(skipped, jnp.nan, v)  # noqa: E731
     shape = lambda x: x.reshape(batch + x.shape[1:])  # noqa: E731
-    fitted = shape(problem.predict(theta, context)) if return_fitted else None
-    return InversionResult({k: shape(v) for k, v in est.items()}, {k: shape(v) for k, v in sd.items()},
-                           shape(rmse), shape(state.cost), shape(state.iterations), shape(status), fitted)
+    fitted = shape(pred) if return_fitted else None
+    return InversionResult({k: shape(blank(v)) for k, v in est.items()}, {k: shape(blank(v)) for k, v in sd.items()},
+                           shape(blank(rmse)), shape(state.cost), shape(state.iterations), shape(status),
+                           shape(q_in | fit_bits), {n: shape(at_bound[:, i]) for i, n in enumerate(problem.free)},
+                           fitted)

@@ -15,6 +15,7 @@ from jaxtyping import Array, ArrayLike, Float
 from ._finalise import finalise
 from ._implicit import implicit_solution
 from ._problem import AbstractProblem, batch_size, residuals, residuals_and_jacobian
+from ._quality import check_options, check_percent, not_inverted, spectrum_quality
 from ._result import InversionResult, Status
 from ._solver import AbstractBatchedSolver, SolverState
 from ._solver_adam import Adam
@@ -53,7 +54,8 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
            fixed: Mapping[str, ArrayLike] | None = None, noise_std: float | None = None, n_starts: int = 1,
            reflectance: Float[ArrayLike, "*b wl"] | None = None, transmittance: Float[ArrayLike, "*b wl"] | None = None,
            max_steps: int | None = None, rtol: float | None = None, learning_rate: float | None = None,
-           block_size: int | None | str = "auto", devices="all", return_fitted: bool = False) -> InversionResult:
+           block_size: int | None | str = "auto", devices="all", return_fitted: bool = False,
+           expected_rmse: float | None = None, percent_check: bool = True) -> InversionResult:
     r"""Estimate the free parameters of ``problem`` for every row of ``observed``.
 
     Every row (spectrum, pixel) is an independent bounded least-squares problem (see
@@ -79,9 +81,16 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
       slowest row is done.  ``devices``: ``"all"`` splits the batch over every local device (``shard_map``), a
       list uses those, ``None`` the default device.
     - ``return_fitted``: also return the model's observation at the estimates.
+    - ``expected_rmse``: the fit RMSE expected from instrument and model (observation units; default
+      ``noise_std`` if given, else the problem's ``default_expected_rmse()``: measured on real leaf spectra for
+      leaf problems, the band σ for canopy problems): ``poor_fit`` above 3 times it, and the wavelength-shift
+      check needs an RMSE above 2 times it (:mod:`leafjax.inversion._quality`).
+    - ``percent_check``: refuse concrete observations of which more than half of the rows exceed 1.05 (percent
+      passed as fractions; a one-line ``ValueError``); traced observations are never checked.
 
-    **Returns:** :class:`InversionResult` with leading shape ``*b``.  All-masked rows have status
-    ``INVALID_INPUT``.  ``estimates`` are differentiable (``jax.grad``) with respect to ``observed`` and the
+    **Returns:** :class:`InversionResult` with leading shape ``*b``, with per-row ``quality`` bits and
+    ``at_bound`` masks.  Rows without a valid band or with an input flag of ``leafjax._flags.NOT_INVERTED``
+    (out of range, all zero, suspected percent) are not inverted: status ``INVALID_INPUT``, NaN estimates.  ``estimates`` are differentiable (``jax.grad``) with respect to ``observed`` and the
     arrays of ``problem`` by the implicit-function theorem (:mod:`leafjax.inversion._implicit`).
 
     Example:
@@ -106,19 +115,28 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
             if transmittance is not None:
                 raise TypeError("transmittance given twice")
             transmittance = extra
+    check_options(n_starts, noise_std, expected_rmse)
     solver = resolve_solver(problem, solver, max_steps, rtol, learning_rate)
     obs = problem.observation(observed, reflectance=reflectance, transmittance=transmittance)
     n_obs = problem.n_obs
     batch = obs.shape[:-1]
     size = batch_size(batch)
+    if size == 0:
+        raise ValueError(f"no observations to invert (an empty batch of shape {tuple(obs.shape)})")
     obs = obs.reshape(size, n_obs)
     m = jnp.ones((size, n_obs), bool) if mask is None else problem.expand_mask(mask, batch).reshape(size, n_obs)
-    m = m & jnp.isfinite(obs)
+    if percent_check:
+        check_percent(obs, None if mask is None else m)
+    quality = spectrum_quality(obs, m, n_spectra=problem.n_spectra)
+    m = m & jnp.isfinite(obs) & ~not_inverted(quality)[:, None]
     scale = 1.0 if noise_std is None else 1.0 / float(noise_std)
     dtype = problem.dtype
     weight = jnp.where(m, problem.band_weight[None, :] * scale, 0.0).astype(dtype)
     obs = jnp.where(m, obs, 0.0)
     context = problem.context(fixed, size, batch)
+    expected = expected_rmse if expected_rmse is not None else noise_std
+    expected = problem.default_expected_rmse() if expected is None else expected
+    expected = None if expected is None else jnp.asarray(expected, dtype)
     if block_size == "auto":
         block_size = CPU_BLOCK_SIZE if jax.default_backend() == "cpu" else None
     block_size = None if block_size is None else int(block_size)
@@ -129,7 +147,8 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
     else:
         state = _invert_flat(*args, solver, int(n_starts), block_size)
     z = implicit_solution((problem, obs, weight, context), state.z)
-    result = finalise(problem, state, z, obs, weight, context, batch, noise_std is not None, return_fitted)
+    result = finalise(problem, state, z, obs, weight, context, batch, noise_std is not None, return_fitted,
+                      quality, expected)
     if throw:
         failed = jnp.any(result.status != Status.CONVERGED)
         msg = ("inversion failed for some rows (status codes: 1 max_steps, 2 invalid_input, 3 nonfinite); "

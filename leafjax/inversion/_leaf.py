@@ -22,9 +22,15 @@ from ..physics import AbstractLeafModel, ProspectProParams, nitrogen_from_protei
 from ..simulation import default_prior
 from ._bounds import bounded_jacobian, to_bounded, to_unconstrained
 from ._problem import AbstractProblem, lut_top_k
+from ._quality import check_free
 
 #: Every LUT_STRIDE-th observation is used to match the look-up table (initial guesses only).
 LUT_STRIDE = 10
+#: Default expected fit RMSE of leaf problems (reflectance/transmittance units): the 95th percentile of the
+#: full-spectrum PROSPECT-D fit RMSE (reflectance, N prior, float32) over 1,235 real leaf spectra of 12 datasets
+#: of ``shared/data/leaf_spectra`` (up to 200 per dataset; the white-backed ``sexton2021`` set left out), measured
+#: by ``benchmarks/expected_rmse.py`` (median 0.0116; per-dataset 95th percentiles 0.013-0.060).
+LEAF_EXPECTED_RMSE: float = 0.036
 
 
 class LeafProblem(AbstractProblem):
@@ -97,7 +103,23 @@ class LeafProblem(AbstractProblem):
         est = self.estimates(theta, context)
         return {"lma": est["prot"] + est["cbc"], "nitrogen": nitrogen_from_protein(est["prot"], est["cbc"])}
 
+    def default_expected_rmse(self) -> float:
+        """:data:`LEAF_EXPECTED_RMSE` (measured on real leaf spectra)."""
+        return LEAF_EXPECTED_RMSE
+
+    def observation_wavelengths(self):
+        """The model's grid (nm), once per spectrum used (R, then T)."""
+        wl = jnp.asarray(self.model.wavelengths, self.dtype)
+        return jnp.concatenate([wl] * self.n_spectra)
+
+    @property
+    def n_spectra(self) -> int:
+        return int(self.use_r) + int(self.use_t)
+
     def initial_guess(self, obs, weight, context, n_starts):
+        if n_starts > self.lut_obs.shape[0]:
+            raise ValueError(f"n_starts={n_starts} exceeds the look-up table's {self.lut_obs.shape[0]} entries "
+                             f"(make_problem(lut_size=...))")
         idx = lut_top_k(obs, weight, self.lut_obs, n_starts, LUT_STRIDE)  # (b, s)
         return self.lut_z[idx]
 
@@ -107,6 +129,8 @@ class LeafProblem(AbstractProblem):
         nwl = self.model.n_bands
         if observed is not None:
             x = jnp.asarray(observed)
+            if x.ndim < 1:
+                raise ValueError("observations must be (*b, bands) arrays, got a scalar")
             both = self.use_r and self.use_t
             if x.shape[-1] == self.n_obs and (transmittance is None or not both):
                 if reflectance is not None:
@@ -114,6 +138,10 @@ class LeafProblem(AbstractProblem):
                 return x.astype(self.dtype)
             if reflectance is not None:
                 raise ValueError("pass either observed or reflectance, not both")
+            if x.shape[-1] != nwl:
+                kinds = "[R, T]" if both else ("R" if self.use_r else "T")
+                raise ValueError(f"observations have {x.shape[-1]} bands but the problem expects {self.n_obs} "
+                                 f"({kinds} on its {nwl}-band grid)")
             reflectance = observed if self.use_r else None
             if not self.use_r and transmittance is None:
                 transmittance = observed
@@ -127,8 +155,11 @@ class LeafProblem(AbstractProblem):
                 raise ValueError("this problem uses transmittance; pass transmittance=")
             parts.append(jnp.asarray(transmittance))
         for x in parts:
-            if x.shape[-1] != nwl:
-                raise ValueError(f"spectra have {x.shape[-1]} bands but the problem's grid has {nwl}")
+            if x.ndim < 1 or x.shape[-1] != nwl:
+                raise ValueError(f"spectra have {x.shape[-1] if x.ndim else 'no'} bands but the problem's grid has {nwl}")
+        if len(parts) == 2 and parts[0].shape != parts[1].shape:
+            raise ValueError(f"reflectance {tuple(parts[0].shape)} and transmittance {tuple(parts[1].shape)} "
+                             f"have different shapes")
         batch = parts[0].shape[:-1]
         return jnp.concatenate([jnp.broadcast_to(x, batch + (nwl,)).astype(self.dtype) for x in parts], -1)
 
@@ -174,10 +205,12 @@ def make_problem(model: AbstractLeafModel, *, use_r: bool = True, use_t: bool = 
         free = [n for n in names if n not in ("brown",)]
         if float(np.min(np.asarray(model.wavelengths))) >= 800:
             free = [n for n in free if n not in ("chl", "car", "ant")]
-    free = tuple(free)
-    unknown = [n for n in free if n not in names]
+    unknown = [n for n in ((free,) if isinstance(free, str) else free) if n not in names]
     if unknown:
         raise ValueError(f"{model.name} has no parameter(s) {unknown}; parameters: {names}")
+    free = check_free(free, names)
+    if int(lut_size) < 1:
+        raise ValueError(f"lut_size must be >= 1, got {lut_size}")
     fixed = dict(fixed or {})
     both = set(fixed) & set(free)
     if both:

@@ -119,6 +119,22 @@ class AbstractProblem(eqx.Module):
 
         return BatchedLevenbergMarquardt()
 
+    # ---- fit quality (leafjax.inversion._quality) ------------------------------------------------------------
+    def default_expected_rmse(self) -> float | Array | None:
+        """RMSE (observation units) expected from instrument noise and model error: the reference of the
+        ``poor_fit`` and ``suspected_wavelength_shift`` flags when :func:`invert` is given neither
+        ``expected_rmse`` nor ``noise_std`` (default ``None``: those two checks are off)."""
+        return None
+
+    def observation_wavelengths(self) -> Float[Array, " n_obs"] | None:
+        """Wavelength (nm) of every observation, for the wavelength-shift check (default ``None``: unknown)."""
+        return None
+
+    @property
+    def n_spectra(self) -> int:
+        """Spectra side by side in the observation vector, each checked on its own by the input checks (1)."""
+        return 1
+
     # ---- sizes -----------------------------------------------------------------------------------------------
     @property
     def n_obs(self) -> int:

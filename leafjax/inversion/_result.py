@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 import equinox as eqx
-from jaxtyping import Array, Float, Int
+from jaxtyping import Array, Bool, Float, Int
 
 
 class Status(enum.IntEnum):
@@ -15,14 +15,16 @@ class Status(enum.IntEnum):
     CONVERGED = 0
     #: the iteration limit was reached first (estimate usable but not certified); raise ``max_steps``.
     MAX_STEPS = 1
-    #: the spectrum had no valid band, or the model/cost became non-finite.
+    #: the row was not inverted: no valid band, or an input quality flag of ``leafjax._flags.NOT_INVERTED``
+    #: (out of range, all zero, suspected percent, ...; see ``InversionResult.quality``); estimates are NaN.
     INVALID_INPUT = 2
+    #: the model or the cost became non-finite during the solve.
     NONFINITE = 3
 
     @property
     def message(self) -> str:
         return {0: "converged", 1: "maximum number of steps reached; try increasing max_steps",
-                2: "no valid band in the spectrum (all masked, NaN or out of range)",
+                2: "not inverted: no valid band, or values out of range / all zero / in percent (see quality)",
                 3: "non-finite model output or cost"}[int(self)]
 
 
@@ -39,6 +41,11 @@ class InversionResult(eqx.Module):
     - ``rmse``: residual root-mean-square error over the used bands (observation units), ``(*b,)``.
     - ``cost``: final objective ``0.5 * sum(residual²)`` including priors, ``(*b,)``.
     - ``iterations``: solver iterations taken, ``(*b,)``; ``status``: :class:`Status` codes, ``(*b,)``.
+    - ``quality``: ``int32`` bit mask ``(*b,)`` of :class:`leafjax._flags.Quality` (names and meanings in
+      ``leafjax._flags.QUALITY_MEANINGS``; ``leafjax._flags.quality_names(int(q))`` lists them): the input checks
+      of the observation and the fit checks (not converged, at a bound, poor fit, suspected wavelength shift),
+      see :mod:`leafjax.inversion._quality`.
+    - ``at_bound``: ``{free name: bool (*b,)}``: the estimate lies within 0.1 % of its range from a bound.
     - ``fitted``: the model's observation at the estimates ``(*b, n_obs)`` when requested, else ``None``.
 
     ``params`` and ``iters`` are the names used by the former ``CanopyInversionResult``.
@@ -50,6 +57,8 @@ class InversionResult(eqx.Module):
     cost: Float[Array, "*b"]
     iterations: Int[Array, "*b"]
     status: Int[Array, "*b"]
+    quality: Int[Array, "*b"]
+    at_bound: dict[str, Bool[Array, "*b"]]
     fitted: Float[Array, "*b n_obs"] | None = None
 
     @property

@@ -21,12 +21,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
+from .._flags import Quality
 from ..physics import ProspectD, get_leaf_model
 from ..simulation import Prior, Uniform
 from ._finalise import derived_std
 from ._invert import invert
 from ._leaf import make_problem
-from ._result import InversionResult
+from ._quality import check_free, check_options, check_percent, with_at_bound
+from ._result import InversionResult, Status
 
 #: Optimal spectral subdomains (nm, inclusive) per constituent (papers above).
 SUBDOMAINS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -93,7 +95,7 @@ def _domain_mask(wl: np.ndarray, domains) -> np.ndarray:
     return m
 
 
-def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=None, transmittance=None, *,
+def invert_spectra(model_name: str, wavelengths: Sequence[float] | np.ndarray, reflectance=None, transmittance=None, *,
                    strategy: str = "full", free: Sequence[str] | None = None,
                    fixed: Mapping[str, float] | None = None, dtype=None, **invert_kwargs) -> InversionResult:
     """High-level inversion of measured spectra with the literature's strategies.
@@ -108,15 +110,36 @@ def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=No
       by ``wavelengths`` are estimated on all bands).
     - ``free``: parameters to estimate (default: pigments, water and dry matter, excluding ``brown``; ``ant``
       only when bands below 800 nm are present).
-    - further keyword arguments go to :func:`invert` (``n_starts``, ``max_steps``, ``mask``, ...).
+    - further keyword arguments go to :func:`invert` (``n_starts``, ``max_steps``, ``mask``, ``noise_std``,
+      ``expected_rmse``, ``percent_check``, ...); the percent check and the argument checks are made before any
+      compute.
 
     **Returns:** :class:`InversionResult`; for PROSPECT-PRO ``lma`` and ``nitrogen`` are derived from the
-    ``prot`` and ``cbc`` estimates (each from its own subdomain with ``strategy="optimal"``).
+    ``prot`` and ``cbc`` estimates (each from its own subdomain with ``strategy="optimal"``); ``quality`` holds
+    the full-spectrum fit's flags, with ``at_bound`` of each subdomain target from its own inversion.
     """
     if strategy not in ("full", "optimal"):
         raise ValueError(f"strategy must be 'full' or 'optimal', got {strategy!r}")
+    if reflectance is None and transmittance is None:
+        raise ValueError("pass reflectance and/or transmittance")
+    check_options(invert_kwargs.get("n_starts", 1), invert_kwargs.get("noise_std"),
+                  invert_kwargs.get("expected_rmse"))
     wl = np.asarray(wavelengths, dtype=np.float64)
+    for name, x in (("reflectance", reflectance), ("transmittance", transmittance)):
+        shape = np.shape(x) if x is not None else None
+        if shape is not None and (len(shape) < 1 or shape[-1] != wl.size):
+            raise ValueError(f"{name} has shape {shape}: expected (*b, {wl.size}) for {wl.size} wavelengths")
+        if shape is not None and int(np.prod(shape[:-1])) == 0:
+            raise ValueError(f"{name} has no spectra (an empty batch)")
+    if reflectance is not None and transmittance is not None and np.shape(reflectance) != np.shape(transmittance):
+        raise ValueError(f"reflectance {np.shape(reflectance)} and transmittance {np.shape(transmittance)} have "
+                         f"different shapes")
+    if invert_kwargs.get("percent_check", True):
+        for name, x in (("reflectance spectra", reflectance), ("transmittance spectra", transmittance)):
+            check_percent(x, what=name)
     model = get_leaf_model(model_name, wavelengths=wl, dtype=dtype)
+    if free is not None:
+        check_free(free, model.params_type.names)
     use_r, use_t = reflectance is not None, transmittance is not None
     fixed = dict(fixed or {})
     per_spectrum = {}
@@ -139,7 +162,7 @@ def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=No
     problem, full = run(free, np.ones(wl.shape, bool))
     if strategy == "full":
         return full
-    est, std = dict(full.estimates), dict(full.std)
+    est, std, at_bound = dict(full.estimates), dict(full.std), dict(full.at_bound)
     status = np.asarray(full.status)
     for target in free:
         domains = SUBDOMAINS.get(target)
@@ -153,7 +176,7 @@ def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=No
                     (visible_only and n not in _PIGMENTS and n != "n_struct")]
         sub_free = [n for n in sub_free if n != "n_struct" or "n_struct" in free]
         _, res = run(sub_free, m)
-        est[target], std[target] = res.estimates[target], res.std[target]
+        est[target], std[target], at_bound[target] = res.estimates[target], res.std[target], res.at_bound[target]
         status = np.maximum(status, np.asarray(res.status))
     # derived quantities (PROSPECT-PRO lma, nitrogen) from the combined estimates; the subdomain estimates are
     # independent, so their uncertainty propagates through a diagonal covariance
@@ -167,4 +190,7 @@ def invert_spectra(model_name: str, wavelengths: Sequence[float], reflectance=No
     if derived:
         cov = jax.vmap(jnp.diag)(sd**2)
         std.update({k: v.reshape(batch) for k, v in derived_std(problem, theta, cov, context).items()})
-    return InversionResult(est, std, full.rmse, full.cost, full.iterations, jnp.asarray(status, jnp.int8))
+    quality = with_at_bound(full.quality, at_bound)
+    quality = jnp.where(status == Status.MAX_STEPS, quality | int(Quality.NOT_CONVERGED), quality)
+    return InversionResult(est, std, full.rmse, full.cost, full.iterations, jnp.asarray(status, jnp.int8), quality,
+                           at_bound)

@@ -6,3 +6,27 @@ from ._columns import (
     spectral_columns as spectral_columns,
 )
 from ._parquet import ParquetStreamWriter as ParquetStreamWriter
+from ._outputs import (
+    OUTPUT_FORMATS as OUTPUT_FORMATS,
+    OutputLock as OutputLock,
+    TableStreamWriter as TableStreamWriter,
+    check_output as check_output,
+    output_format as output_format,
+)
+
+#: Table readers (:mod:`leafjax.io._readers`), loaded on first use: they need pandas, which the layers that
+#: import only the writers (simulation, inversion) must not load (import-linter contract).
+_READERS: tuple[str, ...] = ("TableError", "TableInfo", "inspect_table", "iter_table", "read_table", "short",
+                             "table_columns")
+
+
+def __getattr__(name: str):
+    if name in _READERS:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}._readers"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_READERS))

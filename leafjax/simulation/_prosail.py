@@ -1,13 +1,47 @@
-"""PROSAIL training/forward tables: the default canopy prior, parameter validation and streaming to parquet.
+"""PROSAIL training/forward tables: the default canopy prior, parameter validation and streaming to a table.
 
-Columns written by :func:`write_prosail_parquet` (one row per simulation):
+**Input columns** of a PROSAIL parameter table (``leafjax forward --model prosail --params FILE``, or the
+``columns`` of :func:`write_prosail_parquet`), in canonical names and units (:mod:`leafjax._parameters`), as
+``column`` (unit; default or "required"; accepted range, closed: a value equal to a bound is accepted, so zero
+contents are valid) — meaning:
 
-- the parameters (leaf-model names, then ``lai, lidf_type, lidf_a, lidf_b, hotspot, sza, vza, raa,
-  soil_brightness, soil_dryness``), preceded by any ``extra`` columns (identifiers) carried through;
-- ``R_<nm>`` — the top-of-canopy bidirectional reflectance factor ``rsot`` on the model grid, or ``R_<band>``
-  (e.g. ``R_B4``) when a sensor response is given;
-- with ``factors="all"`` also ``rsot_<x>``, ``rddt_<x>``, ``rsdt_<x>``, ``rdot_<x>`` for the four reflectance
-  factors of :data:`~leafjax.physics.canopy.REFLECTANCE_FACTORS` (``<x>`` = nm or band name).
+- ``n_struct`` (–; required; [1, 5]) — leaf structure parameter N;
+- ``chl`` (µg/cm²; required; [0, 300]) — chlorophyll a+b;
+- ``car`` (µg/cm²; required; [0, 100]) — carotenoids;
+- ``ant`` (µg/cm²; 0; [0, 100]) — anthocyanins;
+- ``brown`` (–; 0; [0, 10]) — brown pigments (arbitrary units);
+- ``ewt`` (g/cm²; required; [0, 0.5]) — equivalent water thickness;
+- ``lma`` (g/cm²; required with PROSPECT-D; [0, 0.3]) — dry matter per area;
+- ``prot``, ``cbc`` (g/cm²; required with ``--leaf-model prospect-pro``; [0, 0.1], [0, 0.3]) — proteins,
+  carbon-based constituents;
+- ``lai`` (m²/m²; required; [0, 15]) — leaf area index (0 = bare soil);
+- ``lidf_type`` (text; ``campbell``) — leaf inclination distribution, ``campbell`` or ``verhoef``
+  (case-insensitive; an empty cell is an error);
+- ``lidf_a`` (degrees or –; required; Campbell [0, 90], Verhoef [-1, 1]) — Campbell mean leaf angle, or the
+  Verhoef average-slope parameter a;
+- ``lidf_b`` (–; 0; [-1, 1], Verhoef needs ``|a| + |b| <= 1``) — Verhoef bimodality b (ignored by Campbell);
+- ``hotspot`` (–; 0.01; [0, 1]) — hotspot size parameter (leaf size / canopy height);
+- ``sza`` (degrees; 30; [0, 89]) — solar zenith angle;
+- ``vza`` (degrees; 0; [0, 89]) — view zenith angle;
+- ``raa`` (degrees; 0; [-360, 360]) — relative azimuth between sun and sensor (0 = hotspot side);
+- ``soil_brightness`` (–; required; [0, 3]) — soil brightness scale factor;
+- ``soil_dryness`` (fraction; required; [0, 1]) — weight of the dry soil spectrum.
+
+Every numeric cell must be a finite number (an empty cell or NaN is an error naming the file, column and row).
+Any other column (identifiers, notes; text with empty cells allowed) is carried through unchanged.
+
+**Output columns** written by :func:`write_prosail_parquet` (one row per input row, in input order; Parquet or
+CSV as the output's extension names):
+
+1. the carried (non-parameter) columns, in input order;
+2. the parameters, completed with their defaults: the leaf-model names (PROSPECT-D ``n_struct, chl, car, ant,
+   brown, ewt, lma``; PROSPECT-PRO ``n_struct, chl, car, ant, brown, ewt, prot, cbc``), then ``lai, lidf_type,
+   lidf_a, lidf_b, hotspot, sza, vza, raa, soil_brightness, soil_dryness``;
+3. ``R_<nm>`` (e.g. ``R_550``) — the top-of-canopy bidirectional reflectance factor ``rsot`` (fraction) on the
+   model grid, or ``R_<band>`` (e.g. ``R_B4``) when a sensor response is given (``--sensor``);
+4. with ``factors="all"`` (``--factors all``) also ``rsot_<x>`` (bidirectional), ``rddt_<x>``
+   (bi-hemispherical), ``rsdt_<x>`` (directional-hemispherical) and ``rdot_<x>`` (hemispherical-directional)
+   reflectance factors (fractions; :data:`~leafjax.physics.canopy.REFLECTANCE_FACTORS`; ``<x>`` = nm or band).
 """
 
 from __future__ import annotations
@@ -20,11 +54,12 @@ from jaxtyping import PRNGKeyArray
 
 from .._parameters import defaults, physical_bounds
 from ..core import AbstractNoise
-from ..io import ParquetStreamWriter, format_wavelength
+from ..io._columns import format_wavelength
+from ..io._outputs import TableStreamWriter
 from ..physics.canopy._prosail import REFLECTANCE_FACTORS, Prosail, simulate_prosail
 from ..spectral._response import SpectralResponse, convolve
 from ._priors import Prior, default_prior, prior_from_preset
-from ._simulate import check_column_values
+from ._simulate import _rows, check_chunk_size, check_column_values
 
 #: Canonical canopy + soil parameter names of PROSAIL tables (``lidf_type`` is a string column).
 CANOPY_NAMES: tuple[str, ...] = ("lai", "lidf_type", "lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa",
@@ -67,9 +102,11 @@ def default_prosail_prior(leaf_model: str = "prospect-d") -> Prior:
 
 def validate_prosail_table(model: Prosail, columns: Mapping[str, np.ndarray], source: str = "table") -> None:
     """Check a PROSAIL parameter table: required columns present, numeric, finite and inside the physical bounds
-    of the parameter registry (leaf: :func:`leafjax._parameters.physical_bounds`; canopy: :data:`CANOPY_BOUNDS`).
+    of the parameter registry (leaf: :func:`leafjax._parameters.physical_bounds`; canopy: :data:`CANOPY_BOUNDS`),
+    ``lidf_type`` one of ``campbell``/``verhoef`` in every row, and the LIDF parameters valid for each row's type
+    (Campbell: ``lidf_a`` in [0, 90] degrees; Verhoef: ``lidf_a``, ``lidf_b`` in [-1, 1], ``|a| + |b| <= 1``).
 
-    Raises ``ValueError`` naming the column and the first offending rows.
+    Raises ``ValueError`` (one line) naming ``source``, the column and the first offending (1-based) rows.
     """
     leaf_names = model.leaf_model.params_type.names
     required = [n for n in leaf_names if n not in ("ant", "brown")] + ["lai", "lidf_a", "soil_brightness",
@@ -77,14 +114,31 @@ def validate_prosail_table(model: Prosail, columns: Mapping[str, np.ndarray], so
     missing = [n for n in required if n not in columns]
     if missing:
         raise ValueError(f"{source}: missing parameter column(s) {', '.join(missing)}")
+    n = len(np.asarray(columns["lai"]))
+    types = np.full(n, "campbell", dtype=object)
     if "lidf_type" in columns:
-        bad = sorted(set(np.asarray(columns["lidf_type"], dtype=str).tolist()) - {"campbell", "verhoef"})
-        if bad:
-            raise ValueError(f"{source}: unknown lidf_type {bad[0]!r} (campbell or verhoef)")
+        raw = np.asarray(columns["lidf_type"], dtype=object)
+        types = np.asarray([t.strip().lower() if isinstance(t, str) else t for t in raw.tolist()], dtype=object)
+        bad = np.flatnonzero([t not in ("campbell", "verhoef") for t in types.tolist()])
+        if bad.size:
+            t = types[bad[0]]
+            what = "is empty" if t is None or t == "" or (isinstance(t, float) and t != t) else f"{t!r} is unknown"
+            raise ValueError(f"{source}: column 'lidf_type', {_rows(bad)}: {what} (campbell or verhoef)")
     bounds = {**{s.name: s.bounds for s in model.leaf_model.specs}, **CANOPY_BOUNDS}
     for name in (*leaf_names, *CANOPY_BOUNDS):
         if name in columns:
             check_column_values(name, columns[name], *bounds[name], source)
+    a = np.asarray(columns["lidf_a"], np.float64)
+    b = np.asarray(columns["lidf_b"], np.float64) if "lidf_b" in columns else np.zeros_like(a)
+    verhoef = types == "verhoef"
+    bad = np.flatnonzero(~verhoef & (a < 0))
+    if bad.size:
+        raise ValueError(f"{source}: column 'lidf_a', {_rows(bad)}: {float(a[bad[0]]):g} outside [0, 90] degrees "
+                         "(Campbell mean leaf angle)")
+    bad = np.flatnonzero(verhoef & ((np.abs(a) > 1) | (np.abs(a) + np.abs(b) > 1)))
+    if bad.size:
+        raise ValueError(f"{source}: columns 'lidf_a'/'lidf_b', {_rows(bad)}: Verhoef LIDF needs a, b in [-1, 1] "
+                         f"with |a| + |b| <= 1, got a = {float(a[bad[0]]):g}, b = {float(b[bad[0]]):g}")
 
 
 def _complete(model: Prosail, columns: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
@@ -93,7 +147,9 @@ def _complete(model: Prosail, columns: Mapping[str, np.ndarray], n: int) -> dict
     for name in model.leaf_model.params_type.names:
         out[name] = np.asarray(columns[name], np.float64) if name in columns else np.zeros(n)
     out["lai"] = np.asarray(columns["lai"], np.float64)
-    out["lidf_type"] = np.asarray(columns.get("lidf_type", np.full(n, "campbell")), dtype=str)
+    types = columns.get("lidf_type", np.full(n, "campbell"))
+    out["lidf_type"] = np.asarray([str(t).strip().lower() for t in np.asarray(types, dtype=object).tolist()],
+                                  dtype=str)
     for name in ("lidf_a", "lidf_b", "hotspot", "sza", "vza", "raa", "soil_brightness", "soil_dryness"):
         out[name] = (np.asarray(columns[name], np.float64) if name in columns
                      else np.full(n, CANOPY_DEFAULTS[name]))
@@ -118,6 +174,7 @@ def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: Spec
     """
     if factors not in ("bidirectional", "all"):
         raise ValueError(f"factors must be 'bidirectional' or 'all', got {factors!r}")
+    chunk_size = check_chunk_size(chunk_size)
     names = ("rsot",) if factors == "bidirectional" else REFLECTANCE_FACTORS
     n = len(next(iter(columns.values())))
     key = jax.random.key(0) if key is None else key
@@ -137,20 +194,21 @@ def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: Spec
 def write_prosail_parquet(path, model: Prosail, columns: Mapping[str, np.ndarray], *,
                           srf: SpectralResponse | None = None, factors: str = "bidirectional",
                           extra: Mapping[str, np.ndarray | Sequence] | None = None, noise: AbstractNoise | None = None,
-                          key: PRNGKeyArray | None = None, chunk_size: int = 2048) -> int:
-    """Run PROSAIL for every row of ``columns`` and stream parameters and reflectance factors to parquet.
+                          key: PRNGKeyArray | None = None, chunk_size: int = 2048, fmt: str | None = None) -> int:
+    """Run PROSAIL for every row of ``columns`` and stream parameters and reflectance factors to a table.
 
     **Arguments:** ``model`` (:class:`Prosail`), ``columns`` (``{name: (n,) array}``, canonical names; optional
     canopy columns default as in :class:`~leafjax.physics.canopy.CanopyParams`, ``ant``/``brown`` default to 0),
     ``srf`` (band convolution; columns ``R_<band>``), ``factors``, ``extra`` (identifier columns written first),
-    ``noise``/``key`` (see :func:`iter_prosail`).  Column layout: see the module docstring.
+    ``noise``/``key`` (see :func:`iter_prosail`), ``fmt`` (``"parquet"`` or ``"csv"``; default from the
+    extension of ``path``).  Column layout: see the module docstring.
 
     **Returns:** the number of rows written; the file appears only when complete.
     """
     n = len(next(iter(columns.values())))
     params = _complete(model, columns, n)
     labels = prosail_column_labels(model, srf)
-    with ParquetStreamWriter(path) as writer:
+    with TableStreamWriter(path, fmt) as writer:
         for rows, result in iter_prosail(model, params, srf=srf, factors=factors, noise=noise, key=key,
                                          chunk_size=chunk_size):
             block: dict[str, np.ndarray] = {}

@@ -1,4 +1,8 @@
-"""Simulation of leaf-spectra training sets: sample a prior, run a leaf model, add noise, stream to parquet."""
+"""Simulation of leaf-spectra training sets: sample a prior, run a leaf model, add noise, stream to a table.
+
+Tables are written by :class:`leafjax.io.TableStreamWriter`: Parquet or CSV, the format the file's extension
+names (``.parquet``/``.pq``/``.csv``); the file appears only when complete.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import PRNGKeyArray
 
-from ..io import ParquetStreamWriter, spectral_columns
+# io submodules, not the package: the package also exports the pandas-based readers, which this layer must not
+# import (see pyproject's import-linter contracts)
+from ..io._columns import spectral_columns
+from ..io._outputs import TableStreamWriter
 from ..physics import AbstractLeafModel, ProspectProParams, nitrogen_from_protein
 from ..core import AbstractNoise
 from ._priors import Prior, check_within_bounds
@@ -54,11 +61,21 @@ def _forward(model: AbstractLeafModel, params, key, noise: AbstractNoise | None)
 
 
 def derived_columns(model: AbstractLeafModel, params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Traits derived from the parameters: for PROSPECT-PRO ``lma`` (g/cm²) and ``nitrogen`` (% dry mass)."""
+    """Traits derived from the parameters: for PROSPECT-PRO ``lma = prot + cbc`` (g/cm²) and ``nitrogen``
+    (% dry mass; 0 where ``prot + cbc = 0``: a leaf without dry matter holds no nitrogen)."""
     if model.params_type is ProspectProParams:
         prot, cbc = np.asarray(params["prot"]), np.asarray(params["cbc"])
-        return {"lma": prot + cbc, "nitrogen": np.asarray(nitrogen_from_protein(prot, cbc))}
+        lma = prot + cbc
+        nitrogen = np.asarray(nitrogen_from_protein(prot, np.where(lma > 0, cbc, 1.0)))
+        return {"lma": lma, "nitrogen": np.where(lma > 0, nitrogen, 0.0).astype(lma.dtype)}
     return {}
+
+
+def check_chunk_size(chunk_size) -> int:
+    """``chunk_size`` as a positive ``int`` (ValueError otherwise)."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    return int(chunk_size)
 
 
 def iter_forward(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], *, chunk_size: int = 8192,
@@ -67,7 +84,13 @@ def iter_forward(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], *,
     """Run ``model`` over parameter columns in fixed-size chunks (one compilation); yields ``(rows, R, T)``.
 
     The last chunk is padded to ``chunk_size`` so that the jitted function is compiled once.
+
+    Raises:
+        ValueError: for a ``chunk_size`` that is not a positive integer, or no columns.
     """
+    chunk_size = check_chunk_size(chunk_size)
+    if not columns:
+        raise ValueError("no parameter columns to run the model on")
     n = len(next(iter(columns.values())))
     if key is None:
         key = jax.random.key(0)
@@ -96,6 +119,8 @@ def simulate(model: AbstractLeafModel, prior: Prior, n: int, key: PRNGKeyArray, 
     **Returns:** ``(params, R, T)``: ``{name: (n,) numpy array}`` including derived traits, and numpy arrays of
     shape ``(n, wl)``.
     """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"number of spectra must be a positive integer, got {n!r}")
     check_within_bounds(prior, model.params_type.names)
     k_prior, k_noise = jax.random.split(key)
     dtype = model.constants.nr.dtype
@@ -111,16 +136,20 @@ def simulate(model: AbstractLeafModel, prior: Prior, n: int, key: PRNGKeyArray, 
 
 def write_spectra_parquet(path, model: AbstractLeafModel, columns: Mapping[str, np.ndarray], *,
                           extra: Mapping[str, np.ndarray | Sequence] | None = None, key: PRNGKeyArray | None = None,
-                          noise: AbstractNoise | None = None, chunk_size: int = 8192) -> int:
-    """Run ``model`` for every row of ``columns`` and stream parameters + ``R_<nm>``/``T_<nm>`` to parquet.
+                          noise: AbstractNoise | None = None, chunk_size: int = 8192, fmt: str | None = None) -> int:
+    """Run ``model`` for every row of ``columns`` and stream parameters + ``R_<nm>``/``T_<nm>`` to a table.
 
-    ``extra`` columns (e.g. identifiers) are carried through first.  Returns the number of rows written.  The
-    file appears only when complete (see :class:`~leafjax.io.ParquetStreamWriter`).
+    Columns, in order: the ``extra`` columns (identifiers, text with empty cells allowed) carried through; the
+    model's parameters (canonical names and units, ``ant``/``brown`` 0 when absent); derived traits
+    (:func:`derived_columns`); ``R_<nm>`` then ``T_<nm>`` (reflectance, transmittance; fractions).  ``fmt`` is
+    ``"parquet"`` or ``"csv"`` (default: from the extension of ``path``; another extension is a ValueError).
+    Returns the number of rows written.  The file appears only when complete (see
+    :class:`~leafjax.io.TableStreamWriter`).
     """
     wl = np.asarray(model.wavelengths)
     rcols, tcols = spectral_columns("R", wl), spectral_columns("T", wl)
     names = model.params_type.names
-    with ParquetStreamWriter(path) as writer:
+    with TableStreamWriter(path, fmt) as writer:
         for rows, r, t in iter_forward(model, columns, chunk_size=chunk_size, key=key, noise=noise):
             block: dict[str, np.ndarray] = {}
             if extra:
@@ -135,19 +164,30 @@ def write_spectra_parquet(path, model: AbstractLeafModel, columns: Mapping[str, 
         return writer.rows
 
 
+def _rows(idx: np.ndarray) -> str:
+    """1-based data rows for messages: ``row 3`` or ``rows 3, 7, 9 (and 12 more)``."""
+    shown = ", ".join(str(int(i) + 1) for i in idx[:3])
+    more = f" (and {idx.size - 3} more)" if idx.size > 3 else ""
+    return f"row{'s' if idx.size > 1 else ''} {shown}{more}"
+
+
 def check_column_values(name: str, values, low: float, high: float, source: str, unit: str = "") -> None:
-    """Raise ``ValueError`` naming ``source``, the column and the first rows if ``values`` are non-numeric,
-    non-finite or outside ``[low, high]``."""
+    """Raise a one-line ``ValueError`` naming ``source``, the column and the first (1-based) data rows if
+    ``values`` are non-numeric, NaN/empty, infinite or outside the closed interval ``[low, high]``."""
     v = np.asarray(values)
-    if not np.issubdtype(v.dtype, np.number):
+    if v.dtype == bool or not np.issubdtype(v.dtype, np.number):
         raise ValueError(f"{source}: column {name!r} is not numeric")
-    bad = np.flatnonzero(~np.isfinite(v))
-    if bad.size:
-        raise ValueError(f"{source}: column {name!r} has NaN/Inf in row(s) {bad[:5].tolist()}")
+    nan = np.flatnonzero(np.isnan(v))
+    if nan.size:
+        raise ValueError(f"{source}: column {name!r} has NaN or an empty cell in {_rows(nan)} (every row needs a "
+                         "value)")
+    inf = np.flatnonzero(~np.isfinite(v))
+    if inf.size:
+        raise ValueError(f"{source}: column {name!r} has Inf in {_rows(inf)} ({float(v[inf[0]])})")
     out = np.flatnonzero((v < low) | (v > high))
     if out.size:
-        raise ValueError(f"{source}: column {name!r} outside [{low}, {high}]{' ' + unit if unit else ''} in "
-                         f"row(s) {out[:5].tolist()} (e.g. {v[out[0]]!r})")
+        raise ValueError(f"{source}: column {name!r} outside [{low:g}, {high:g}]{' ' + unit if unit else ''} in "
+                         f"{_rows(out)} (e.g. {float(v[out[0]])!r})")
 
 
 def validate_parameter_table(model: AbstractLeafModel, columns: Mapping[str, np.ndarray], source: str = "table"

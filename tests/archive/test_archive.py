@@ -30,6 +30,7 @@ def archive(tmp_path_factory):
 SETTINGS = ArchiveSettings(model="prospect-d", chunk_size=16, free=("n_struct", "chl", "car", "ant", "ewt", "lma"))
 
 
+@pytest.mark.slow
 def test_parquet_archive_rows_in_order_with_flags(archive, tmp_path):
     _, path, df = archive
     out = tmp_path / "inv.parquet"
@@ -38,9 +39,9 @@ def test_parquet_archive_rows_in_order_with_flags(archive, tmp_path):
     res = pd.read_parquet(out)
     assert res["sample_id"].tolist() == df["sample_id"].tolist()
     assert "input_chl" in res.columns  # carried columns that clash are renamed
-    assert res.loc[4, "status"] == "invalid_input" and "out_of_range" in res.loc[4, "flags"]
+    assert res.loc[4, "status"] == "invalid_input" and "out_of_range" in res.loc[4, "quality_flags"]
     assert np.isnan(res.loc[4, "chl"])
-    assert "missing_bands" in res.loc[2, "flags"] and res.loc[2, "status"] == "converged"
+    assert "missing_bands" in res.loc[2, "quality_flags"] and res.loc[2, "status"] == "converged"
     ok = res["status"] == "converged"
     assert ok.sum() >= 38
     rel = np.abs(res.loc[ok, "chl"] / df.loc[ok, "chl"] - 1)
@@ -54,6 +55,7 @@ def test_interrupted_run_resumes_to_identical_output(archive, tmp_path):
     check_interrupted_run_resumes(path, SETTINGS, other, tmp_path)
 
 
+@pytest.mark.slow
 def test_csv_and_npy_inputs(archive, tmp_path):
     _, path, df = archive
     small = df.iloc[[0, 1, 3]]
@@ -86,7 +88,7 @@ def test_bad_archives_give_clear_errors(archive, tmp_path, capsys):
     text.loc[1, "R_600"] = "abc"
     text.to_csv(tmp_path / "text.csv", index=False)
     cases = [("empty.csv", "empty"), ("grid.parquet", "1-nm grid"), ("pct.parquet", "percent"),
-             ("text.csv", "'R_600' has non-numeric")]
+             ("text.csv", "column 'R_600', row 2: 'abc' is not a number")]
     for name, needle in cases:
         assert main(["invert", str(tmp_path / name), "--model", "prospect-d", "--out", str(tmp_path / "o.parquet"),
                      "--no-progress", "--chunk-size", "64"]) == 2
@@ -111,6 +113,7 @@ def test_dask_local_cluster_gives_the_same_output(archive, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"), pd.read_parquet(local))
 
 
+@pytest.mark.slow
 def test_sharding_over_two_host_devices_matches_one(tmp_path):
     """Runs in a subprocess with two forced CPU devices (the flag must be set before JAX starts)."""
     import os

@@ -44,7 +44,7 @@ def leaf_table(tmp_path_factory):
     return d / "leaf.parquet"
 
 
-@pytest.mark.parametrize("strategy,use_t", [("full", True), ("optimal", False)])
+@pytest.mark.parametrize("strategy,use_t", [("full", True), pytest.param("optimal", False, marks=pytest.mark.slow)])
 def test_second_leaf_chunk_does_not_recompile(leaf_table, strategy, use_t):
     settings = ArchiveSettings(model="prospect-d", chunk_size=CHUNK, strategy=strategy, use_t=use_t,
                                max_steps=10, dtype="float64")

@@ -36,6 +36,7 @@ def test_registry_maps_every_model_to_one_task():
         get_task("prospect-7")
 
 
+@pytest.mark.slow
 def test_setup_once_per_run_locally_and_per_worker_on_dask(table, tmp_path):
     distributed = pytest.importorskip("distributed")
     local = invert_archive(table, tmp_path / "local.parquet", SETTINGS, progress=False)

@@ -46,6 +46,7 @@ def archive(tmp_path_factory):
     return d, path, df, truth
 
 
+@pytest.mark.slow
 def test_cli_inverts_sentinel2_pixels_in_order_with_flags(archive, tmp_path):
     _, path, df, truth = archive
     out = tmp_path / "traits.parquet"
@@ -54,12 +55,12 @@ def test_cli_inverts_sentinel2_pixels_in_order_with_flags(archive, tmp_path):
     assert res["pixel"].tolist() == df["pixel"].tolist()
     # known structure columns are fixed per row, so only lai, chl, ewt, lma are free
     for c in ("lai", "lai_std", "chl", "chl_std", "ewt", "ewt_std", "fcover", "lma", "rmse", "iterations",
-              "status", "flags", "input_lai", "input_chl", "sza", "lidf_a"):
+              "status", "quality_flags", "input_lai", "input_chl", "sza", "lidf_a"):
         assert c in res.columns, c
     assert "lidf_a_std" not in res.columns and "fcover_std" not in res.columns
-    assert res.loc[3, "status"] == "invalid_input" and "invalid_geometry" in res.loc[3, "flags"]
+    assert res.loc[3, "status"] == "invalid_input" and "invalid_geometry" in res.loc[3, "quality_flags"]
     assert np.isnan(res.loc[3, "lai"])
-    assert "missing_bands" in res.loc[5, "flags"]
+    assert "missing_bands" in res.loc[5, "quality_flags"]
     ok = np.flatnonzero(res["status"] == "converged")
     assert len(ok) >= N - 2 and 5 in ok
     np.testing.assert_allclose(res.loc[ok, "lai"], truth["lai"][ok], atol=0.1)
@@ -75,6 +76,7 @@ def test_interrupted_canopy_run_resumes_to_identical_output(archive, tmp_path):
     check_interrupted_run_resumes(path, SETTINGS, other, tmp_path)
 
 
+@pytest.mark.slow
 def test_wavelength_columns_without_sensor(tmp_path):
     wl = np.arange(400, 2401, 100)
     truth = _truth(3, seed=1)

@@ -85,6 +85,7 @@ def leaf():
     return make_problem(model, free=["n_struct", "chl", "car", "ewt", "lma"], lut_size=200), observed, truth
 
 
+@pytest.mark.slow
 def test_leaf_problem_same_estimates_with_both_solvers_and_all_nan_is_invalid(leaf):
     problem, observed, truth = leaf
     # known noise: the Laplace std then depends on the Jacobian at the optimum only (not on ~0 residuals)
@@ -137,6 +138,7 @@ def test_derived_uncertainty_by_jacfwd_matches_hand_propagation():
 CANOPY_GRID = np.arange(400, 2401, 10)  # the shapes of tests/inversion/test_canopy_retrieval.py: one compilation
 
 
+@pytest.mark.slow
 def test_canopy_same_estimates_with_both_solvers_and_all_nan_pixel_is_invalid():
     from helpers import canopy_test_scene
 
