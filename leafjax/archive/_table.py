@@ -27,6 +27,7 @@ import pandas as pd
 
 from .._constants import WAVELENGTH_MAX_NM, WAVELENGTH_MIN_NM
 from ..io import parse_spectral_columns
+from ..io._readers import check_file
 from ..io._readers import (CSV_SUFFIXES, PARQUET_SUFFIXES, TableInfo, inspect_table, iter_table, short,
                            table_columns)
 
@@ -99,12 +100,6 @@ def check_grid(wl: np.ndarray, source: str) -> None:
         raise ValueError(f"{source}: {_nm(values[counts > 1], ('appears', 'appear'))} twice")
 
 
-def check_file(p: Path) -> None:
-    """``OSError`` if ``p`` is missing or a folder, ``ValueError`` if it is empty."""
-    if not p.is_file():
-        raise OSError(f"{p}: no such file" if not p.exists() else f"{p}: not a file")
-    if p.stat().st_size == 0:
-        raise ValueError(f"{p}: the file is empty")
 
 
 def spectral_grid(columns: Sequence[str], prefix: str, source) -> tuple[list[str], np.ndarray]:

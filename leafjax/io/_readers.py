@@ -89,7 +89,8 @@ def table_format(path) -> str:
     raise TableError(f"{path}: unknown table format {short(suffix, 20)!r} (use .parquet, .pq, .csv, .tsv or .txt)")
 
 
-def _check_path(p: Path) -> None:
+def check_file(p: Path) -> None:
+    """``OSError`` if ``p`` is missing or a folder, :class:`TableError` (a ``ValueError``) if it is empty."""
     if not p.is_file():
         raise OSError(f"{p}: no such file" if not p.exists() else f"{p}: not a file")
     if p.stat().st_size == 0:
@@ -118,7 +119,7 @@ def table_columns(path, *, sep: str | None = None, decimal: str | None = None) -
     """The data columns of a parquet or CSV table from its schema or header alone (cheap; duplicates rejected)."""
     p = Path(path)
     fmt = table_format(p)
-    _check_path(p)
+    check_file(p)
     if fmt == "parquet":
         return _parquet_columns(_open_parquet(p), p)[0]
     from ._csv import read_header
@@ -138,7 +139,7 @@ def inspect_table(path, *, sep: str | None = None, decimal: str | None = None,
     """
     p = Path(path)
     fmt = table_format(p)
-    _check_path(p)
+    check_file(p)
     numeric = tuple(numeric)
     if fmt == "csv":
         from ._csv import inspect_csv
