@@ -22,9 +22,10 @@ results=${RESULTS:-results}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null | tee -a "$out/devices.txt" || true
 case "$stage" in
 physics)
-  "$py" benchmarks/forward.py --batch 1000000 --prosail-calls 0 2>&1 | tee "$out/forward.txt"
+  "$py" benchmarks/forward.py --gpu 2>&1 | tee "$out/forward.txt"
+  "$py" benchmarks/roofline.py --counts-only 2>&1 | tee "$out/roofline_counts.txt"
   "$py" benchmarks/prosail.py --batch 1000000 --chunk 100000 --no-baseline 2>&1 | tee "$out/prosail.txt"
-  "$py" benchmarks/inversion.py --n 100000 --scipy-n 0 2>&1 | tee "$out/inversion.txt"
+  "$py" benchmarks/inversion.py --gpu 2>&1 | tee "$out/inversion.txt"
   ;;
 networks)
   "$py" benchmarks/train_throughput.py --batch-size 256 --json "$out/train_throughput.json" 2>&1 \

@@ -18,6 +18,17 @@ import subprocess
 import sys
 import time
 
+#: Modules a leaf ``leafjax invert`` does not need: reported if its import path loads them.
+NOT_NEEDED_BY_LEAF_INVERT = ("flax", "optax", "optimistix", "leafjax.physics.canopy", "leafjax.simulation._prosail",
+                             "leafjax.inversion._canopy", "leafjax.networks", "leafjax.training", "scipy", "dask")
+#: What ``leafjax invert --model prospect-d`` imports before its first chunk (the archive engine, the leaf task).
+INVERT_IMPORTS = (
+    "import sys\n"
+    "import leafjax.cli._invert, leafjax.archive as a\n"
+    "a.get_task('prospect-d')\n"
+    f"print(','.join(m for m in {NOT_NEEDED_BY_LEAF_INVERT!r} if m in sys.modules))"
+)
+
 #: name -> Python source run in a fresh interpreter (``leafjax --help`` runs the CLI in-process so that the
 #: same process can report ``sys.modules``; the console script itself is timed as ``leafjax --help (script)``).
 CASES: dict[str, str | list[str]] = {
@@ -25,6 +36,7 @@ CASES: dict[str, str | list[str]] = {
     "import jax": "import jax",
     "import leafjax": "import leafjax",
     "leafjax.ProspectD": "import leafjax; leafjax.ProspectD",
+    "leafjax invert imports": INVERT_IMPORTS,
     "leafjax --help": (
         "import sys, contextlib, io\n"
         "import leafjax.cli as c\n"
@@ -76,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = med["import leafjax"] / med["import jax"]
     print(f"ratio import leafjax / import jax: {ratio:.2f}x   (target <= {TARGET}x)")
     print(f"ratio leafjax.ProspectD / import jax: {med['leafjax.ProspectD'] / med['import jax']:.2f}x")
+    extra = sorted({m for out in outputs["leafjax invert imports"] for m in out.split(",") if m})
+    print(f"loaded by a leaf invert's imports but not needed: {', '.join(extra) or 'none'}")
     jax_loaded = outputs["leafjax --help"] != {"False"}
     print(f"jax in sys.modules after leafjax --help: {jax_loaded}")
     return 1 if (jax_loaded or ratio > TARGET) else 0

@@ -1,32 +1,37 @@
-"""PROSAIL forward throughput: leafjax (jit, batched; float32 and float64) vs a Python loop over PyPI ``prosail``.
+"""PROSAIL forward throughput, measured fairly: leafjax (jit, batched; float32 and float64) vs a Python loop over
+PyPI ``prosail``, with the canopy part (4SAIL alone on precomputed leaf R/T and soil) timed separately.
 
-Both simulate top-of-canopy bidirectional reflectance (``rsot``) from PROSPECT-D + 4SAIL with the Campbell LIDF
-and the dry/wet soil; leafjax on 400–2400 nm (2001 bands), ``prosail`` on its fixed 400–2500 nm grid (2101 bands,
-so the baseline does ~5 % more work per spectrum).  Inputs are drawn uniformly in typical ranges; the same random
-rows feed both (the baseline runs on the first ``--n-baseline`` of them).  Timings exclude compilation (one
-warm-up call) and use ``block_until_ready``.
+All contenders simulate top-of-canopy bidirectional reflectance (``rsot``) from PROSPECT-D + 4SAIL with the
+Campbell LIDF and the dry/wet soil, from the same random rows (``prosail`` on the first ``--n-baseline``);
+leafjax on 400–2400 nm (2001 bands), ``prosail`` on its fixed 400–2500 nm grid (2101 bands, so the baseline does
+~5 % more work per spectrum).
+
+Fairness (:mod:`_timing`): ``import prosail``, the numba warm-up call and leafjax's compilation and warm-up are
+done before any timed region; within each repeat the contenders (leafjax PROSAIL f32, f64, the ``prosail`` loop,
+4SAIL alone f32, f64) run once each, in an order rotated per repeat; the speed-ups are computed per repeat and
+printed as median [min-max]; wall and process CPU time (all threads) are printed per contender, and the load
+average before and after.  On a shared machine, CPU seconds per spectrum are the steadier figure.
 
 Usage::
 
-    python benchmarks/prosail.py            # batch 10 000, baseline 500 spectra
-    python benchmarks/prosail.py --quick    # batch 2 000, baseline 100 spectra
+    python benchmarks/prosail.py            # batch 10 000, baseline 500 spectra, 5 repeats
+    python benchmarks/prosail.py --quick    # batch 2 000, baseline 100 spectra, 3 repeats
     python benchmarks/prosail.py --devices 2   # shard the batch over 2 host CPU devices (one per core)
 
-The machine is reported with the results; record the printout in benchmarks/README.md.
+Record the printout (with its load) in benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
-# This file is itself called prosail.py: drop its folder from the path so that ``import prosail`` finds PyPI prosail.
+# This file is itself called prosail.py: its folder goes to the *end* of the path, so that ``import prosail``
+# finds PyPI prosail and ``import _timing`` still finds the shared helpers.
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
 
 def _requested_devices(argv: list[str]) -> int:
@@ -50,10 +55,12 @@ jax.config.update("jax_enable_x64", True)  # entry point: float64 available; flo
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from leafjax.physics.canopy import CanopyParams, Prosail  # noqa: E402
-from leafjax.physics.soil import DryWetSoilParams  # noqa: E402
+import _timing as tm  # noqa: E402
 from leafjax.physics import ProspectDParams  # noqa: E402
+from leafjax.physics.canopy import CanopyParams, Prosail, sail  # noqa: E402
+from leafjax.physics.soil import DryWetSoilParams  # noqa: E402
 
+WAVELENGTHS = range(400, 2401)
 RANGES = {  # uniform sampling ranges, canonical names and units
     "n_struct": (1.0, 2.5), "chl": (10.0, 80.0), "car": (2.0, 20.0), "ant": (0.0, 3.0), "brown": (0.0, 0.5),
     "ewt": (0.005, 0.04), "lma": (0.002, 0.02), "lai": (0.1, 7.0), "lidf_a": (10.0, 80.0), "hotspot": (0.01, 0.5),
@@ -67,63 +74,61 @@ def sample(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     return {k: rng.uniform(lo, hi, n) for k, (lo, hi) in RANGES.items()}
 
 
-def leafjax_throughput(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int) -> tuple[float, np.ndarray]:
-    model = Prosail("prospect-d", wavelengths=range(400, 2401), dtype=dtype)
+def _placement():
+    devices = jax.devices()
+    if len(devices) == 1:
+        return devices[0]
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec  # shard the batch axis over host CPU devices
 
-    @jax.jit
-    def run(x):
-        leaf = ProspectDParams(**{k: x[k] for k in ProspectDParams.names})
-        canopy = CanopyParams(**{k: x[k] for k in CanopyParams.names if k in x}, lidf_type="campbell")
-        soil = DryWetSoilParams(x["soil_brightness"], x["soil_dryness"])
-        return model(leaf, canopy, soil).rsot
+    return NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
 
+
+def _split(x: dict[str, np.ndarray]):
+    leaf = ProspectDParams(**{k: x[k] for k in ProspectDParams.names})
+    canopy = CanopyParams(**{k: x[k] for k in CanopyParams.names if k in x}, lidf_type="campbell")
+    return leaf, canopy, DryWetSoilParams(x["soil_brightness"], x["soil_dryness"])
+
+
+def leafjax_contenders(p: dict[str, np.ndarray], dtype, chunk: int, label: str) -> list[tm.Contender]:
+    """PROSAIL and 4SAIL-alone contenders for one dtype, compiled and warmed up (untimed)."""
+    model = Prosail("prospect-d", wavelengths=WAVELENGTHS, dtype=dtype)
     n = len(p["lai"])
     if n % chunk:
         raise ValueError("batch must be a multiple of the chunk size")
-    devices = jax.devices()
-    if len(devices) > 1:  # shard each chunk's batch axis over the devices (e.g. host CPU cores)
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-        where = NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
-    else:
-        where = devices[0]
+    where = _placement()
     chunks = [{k: jax.device_put(jnp.asarray(v[i:i + chunk], dtype=dtype), where) for k, v in p.items()}
               for i in range(0, n, chunk)]
-    out = [run(c).block_until_ready() for c in chunks]  # compile + warm-up
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = [run(c) for c in chunks]
-        jax.block_until_ready(out)
-        best = min(best, time.perf_counter() - t0)
-    return n / best, np.concatenate([np.asarray(o) for o in out])
+
+    @jax.jit
+    def run(x):
+        return model(*_split(x)).rsot
+
+    @jax.jit
+    def inputs(x):  # leaf R/T and soil for the 4SAIL-alone contender
+        leaf, canopy, soil = _split(x)
+        optics = model.leaf_model(leaf)
+        return optics.reflectance, optics.transmittance, model.soil_model(soil), canopy
+
+    @jax.jit
+    def canopy_only(r, t, s, canopy):
+        return sail(r, t, s, canopy).rsot
+
+    sail_args = [jax.block_until_ready(inputs(c)) for c in chunks]
+    jax.block_until_ready([run(c) for c in chunks])  # compile + warm-up
+    jax.block_until_ready([canopy_only(*a) for a in sail_args])
+
+    def prosail_batch():
+        return np.concatenate([np.asarray(o) for o in jax.block_until_ready([run(c) for c in chunks])])
+
+    def sail_batch():
+        return jax.block_until_ready([canopy_only(*a) for a in sail_args])
+
+    return [tm.Contender(f"leafjax PROSAIL {label}", prosail_batch, n),
+            tm.Contender(f"leafjax 4SAIL alone {label}", sail_batch, n)]
 
 
-def breakdown(p: dict[str, np.ndarray], dtype, chunk: int, repeats: int) -> tuple[float, float]:
-    """Spectra/s of the leaf model alone and of 4SAIL alone (leaf spectra given), on one chunk."""
-    from leafjax.physics.canopy import sail
-
-    model = Prosail("prospect-d", wavelengths=range(400, 2401), dtype=dtype)
-    x = {k: jnp.asarray(v[:chunk], dtype=dtype) for k, v in p.items()}
-    leaf = ProspectDParams(**{k: x[k] for k in ProspectDParams.names})
-    canopy = CanopyParams(**{k: x[k] for k in CanopyParams.names if k in x}, lidf_type="campbell")
-    soil = model.soil_model(DryWetSoilParams(x["soil_brightness"], x["soil_dryness"]))
-    f_leaf = jax.jit(lambda lp: model.leaf_model(lp))
-    f_sail = jax.jit(lambda r, t, s, c: sail(r, t, s, c).rsot)
-    optics = jax.block_until_ready(f_leaf(leaf))
-    rates = []
-    for f, a in ((f_leaf, (leaf,)), (f_sail, (optics.reflectance, optics.transmittance, soil, canopy))):
-        jax.block_until_ready(f(*a))
-        best = np.inf
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            jax.block_until_ready(f(*a))
-            best = min(best, time.perf_counter() - t0)
-        rates.append(chunk / best)
-    return rates[0], rates[1]
-
-
-def prosail_throughput(p: dict[str, np.ndarray], n: int) -> tuple[float, np.ndarray]:
+def prosail_contender(p: dict[str, np.ndarray], n: int) -> tm.Contender:
+    """A loop over ``prosail.run_prosail``; import and numba warm-up done here (untimed)."""
     import prosail
 
     def one(i):
@@ -133,9 +138,7 @@ def prosail_throughput(p: dict[str, np.ndarray], n: int) -> tuple[float, np.ndar
             prospect_version="D", typelidf=2, rsoil=p["soil_brightness"][i], psoil=p["soil_dryness"][i])
 
     one(0)  # numba compilation / caches
-    t0 = time.perf_counter()
-    out = [one(i) for i in range(n)]
-    return n / (time.perf_counter() - t0), np.stack(out)
+    return tm.Contender(f"PyPI prosail loop ({n} spectra)", lambda: np.stack([one(i) for i in range(n)]), n)
 
 
 def main(argv=None):
@@ -144,34 +147,39 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=None, help="leafjax batch size (default 10000; quick 2000)")
     ap.add_argument("--chunk", type=int, default=2000, help="spectra per jitted call (bounds memory)")
     ap.add_argument("--n-baseline", type=int, default=None, help="prosail loop length (default 500; quick 100)")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 5; quick 3)")
     ap.add_argument("--devices", type=int, default=1,
                     help="shard the batch over this many host CPU devices (XLA_FLAGS, set before jax starts)")
     ap.add_argument("--no-baseline", action="store_true", help="skip PyPI prosail (e.g. on an accelerator host)")
     args = ap.parse_args(argv)
     batch = args.batch or (2000 if args.quick else 10000)
     n_base = args.n_baseline or (100 if args.quick else 500)
+    repeats = args.repeats or (3 if args.quick else 5)
     chunk = min(args.chunk, batch)
     p = sample(batch)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
-          f"jax {jax.__version__} on {len(jax.devices())} x {jax.devices()[0].platform}: "
-          f"{jax.devices()[0].device_kind}")
-    print(f"leafjax PROSAIL (PROSPECT-D + 4SAIL, Campbell LIDF), 400–2400 nm, batch {batch} in chunks of {chunk}")
-    results = {}
-    for name, dt in (("float32", jnp.float32), ("float64", jnp.float64)):
-        rate, out = leafjax_throughput(p, dt, chunk, args.repeats)
-        results[name] = (rate, out)
-        print(f"  leafjax {name}: {rate:12,.0f} spectra/s")
-    r_leaf, r_sail = breakdown(p, jnp.float32, chunk, args.repeats)
-    print(f"  breakdown float32: PROSPECT-D alone {r_leaf:,.0f} spectra/s, 4SAIL alone {r_sail:,.0f} spectra/s")
-    if args.no_baseline:
+    print(tm.header(f"PROSAIL (PROSPECT-D + 4SAIL, Campbell), 400-2400 nm, batch {batch} in chunks of {chunk}"))
+    lj = {name: leafjax_contenders(p, dt, chunk, name) for name, dt in (("f32", jnp.float32), ("f64", jnp.float64))}
+    base = None if args.no_baseline else prosail_contender(p, n_base)
+    contenders = [lj["f32"][0], lj["f64"][0], *([base] if base else []), lj["f32"][1], lj["f64"][1]]
+    before, after = tm.run_interleaved(contenders, repeats)
+    print(f"load before {tm.fmt_load(before)}, after {tm.fmt_load(after)}; {repeats} interleaved repeats")
+    print(tm.table(contenders))
+    for c in contenders:
+        print(f"  {c.name}: {1e6 * np.median(c.cpu) / c.items:8.1f} CPU-µs/spectrum, "
+              f"{1e6 * np.median(c.wall) / c.items:8.1f} wall-µs/spectrum")
+    for name in ("f32", "f64"):
+        full, alone = lj[name]
+        share = np.median(np.asarray(alone.cpu) / np.asarray(full.cpu))  # per repeat
+        print(f"canopy (4SAIL) share of PROSAIL CPU time, {name}: {100 * share:.0f} % (per repeat, median)")
+    if base is None:
         return
-    rate_ref, ref = prosail_throughput(p, n_base)
-    print(f"PyPI prosail 2.0.5 loop (run_prosail, 400–2500 nm), {n_base} spectra: {rate_ref:12,.0f} spectra/s")
-    for name, (rate, out) in results.items():
-        err = np.abs(out[:n_base] - ref[:, :2001]).max()
-        print(f"  speed-up leafjax {name} / prosail: {rate / rate_ref:8.1f}x   (max |Δ rsot| = {err:.1e})")
+    ref = np.asarray(base.result)
+    for name in ("f32", "f64"):
+        full = lj[name][0]
+        print(tm.ratio_line(f"speed-up leafjax PROSAIL {name} / prosail loop (per repeat)", full, base))
+        err = np.abs(np.asarray(full.result)[:n_base] - ref[:, :2001]).max()
+        print(f"  max |Δ rsot| leafjax {name} vs prosail, first {n_base} spectra, 400-2400 nm: {err:.1e}")
 
 
 if __name__ == "__main__":

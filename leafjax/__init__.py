@@ -4,7 +4,9 @@ The public API is re-exported here; submodules whose name starts with ``_`` are 
 
 ``import leafjax`` is cheap: the subpackages (and with them JAX, Flax, optax, pandas, pyarrow, ...) are imported
 on first use of a name (:pep:`562` module ``__getattr__``), so ``leafjax --help`` starts without JAX and
-``leafjax.physics`` does not pay for the networks.  ``dir(leafjax)`` lists every public name.
+``leafjax.physics`` does not pay for the networks.  ``dir(leafjax)`` lists every public name.  The first import of
+a JAX layer turns on the persistent compilation cache (``~/.cache/leafjax/jax``; opt out with
+``LEAFJAX_COMPILATION_CACHE=0``; see :func:`enable_compilation_cache` and ``docs/performance.md``).
 
 Example:
     >>> import jax, jax.numpy as jnp
@@ -33,7 +35,7 @@ _SUBPACKAGES: tuple[str, ...] = (
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "_constants": ("TRAITS", "TraitInfo", "bounds"),
     "_parameters": ("ParameterSpec", "preset"),
-    "core": ("AbstractForwardModel",),
+    "core": ("AbstractForwardModel", "enable_compilation_cache"),
     "physics": (
         "AbstractLeafModel", "AbstractLeafParams", "LeafOptics", "OpticalConstants", "ProspectD", "ProspectDParams",
         "ProspectPro", "ProspectProParams", "exp1", "get_leaf_model", "layer_transmissivity",
@@ -95,7 +97,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs; at run time t
     )
     from ._constants import TRAITS as TRAITS, TraitInfo as TraitInfo, bounds as bounds
     from ._parameters import ParameterSpec as ParameterSpec, preset as preset
-    from .core import AbstractForwardModel as AbstractForwardModel
+    from .core import AbstractForwardModel as AbstractForwardModel, enable_compilation_cache as enable_compilation_cache
     from .archive import ArchiveSettings as ArchiveSettings, invert_archive as invert_archive
     from .data import SpectralDataset as SpectralDataset, load_demo as load_demo
     from .inversion import (

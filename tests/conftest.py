@@ -4,7 +4,10 @@ time by jaxtyping + beartype (``--jaxtyping-packages`` in ``pyproject.toml``).""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 # The suite's time goes mostly into compiling many small programs; the CPU backend's lowest optimisation level
@@ -12,6 +15,15 @@ from pathlib import Path
 # experiments keep the default level.)  Set before jax initialises its backend.
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+# One temporary persistent compilation cache for the whole session, shared by this process and every CLI
+# subprocess a test starts (they inherit the environment), so that a program compiled once is not compiled again
+# after ``jax.clear_caches()`` or in a subprocess; tests never write to the user's ~/.cache.  Set
+# LEAFJAX_TEST_CACHE_DIR to keep the cache between sessions (e.g. a CI cache).
+_SESSION_CACHE = os.environ.get("LEAFJAX_TEST_CACHE_DIR") or tempfile.mkdtemp(prefix="leafjax-test-cache-")
+os.environ["LEAFJAX_CACHE_DIR"] = _SESSION_CACHE
+if not os.environ.get("LEAFJAX_TEST_CACHE_DIR"):
+    atexit.register(shutil.rmtree, _SESSION_CACHE, True)
 
 import jax  # noqa: E402
 

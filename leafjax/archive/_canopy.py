@@ -18,7 +18,8 @@ Quality flags as for leaf archives (fit checks against ``ArchiveSettings.expecte
 range; the row is not inverted).  The PROSAIL model and the sensor's response are built once per run
 (:meth:`CanopyArchiveTask.setup`); the look-up table of the per-pixel start depends on each pixel's geometry and
 is part of the chunk's solve.  Each chunk's valid pixels are padded to :func:`~leafjax.archive._rows.pad_size`
-(the next power of two, at most the chunk size), so a run compiles at most ``log2(chunk_size) + 1`` shapes.
+(power-of-two buckets from 64 up to the chunk size), so a run compiles at most ``ceil(log2(chunk_size / 64)) + 1``
+shapes.
 """
 
 from __future__ import annotations

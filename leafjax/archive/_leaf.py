@@ -11,8 +11,10 @@ with reflectance *or* transmittance alone, N fixed per spectrum by :func:`leafja
 but its parts are built once per run in :meth:`LeafArchiveTask.setup`: the model on the archive's grid, one
 :func:`~leafjax.inversion.make_problem` (with its 2,000-spectrum look-up table) per inversion of the strategy,
 and the N-prior regression (:class:`NStructPrior`).  Each chunk's valid rows are padded to
-:func:`~leafjax.archive._rows.pad_size` (the next power of two, at most the chunk size), so a run compiles at most
-``log2(chunk_size) + 1`` shapes and a 1-row input is solved at size 1.
+:func:`~leafjax.archive._rows.pad_size` (the smallest power-of-two bucket from 64 up to the chunk size that holds
+them), so a run compiles at most ``ceil(log2(chunk_size / 64)) + 1`` shapes, a 1-row input is solved at 64 rows and the
+last chunk at its own bucket, never at the full chunk; the next run finds those programs in the persistent
+compilation cache.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import numpy as np
 
 from .._flags import NOT_INVERTED, Quality
+from ..core import exported_call
 from ..inversion import N_PRIOR_BANDS, SUBDOMAINS, Status, invert, make_problem, n_struct_prior
 from ..inversion._quality import with_at_bound
 from ..physics import LEAF_MODELS, ProspectProParams, get_leaf_model, nitrogen_from_protein
@@ -194,32 +198,73 @@ class LeafArchiveTask(AbstractRowTask):
 def _invert(state: LeafState, r, t) -> dict:
     """The strategy's inversions of spectra ``r``/``t`` ``(b, wl)``: ``{estimates, std, rmse, iterations,
     status, quality, at_bound}`` (as :func:`leafjax.inversion.invert_spectra`: each subdomain inversion keeps only
-    its target's estimate and at-bound flag; the other quality bits are those of the full-spectrum fit)."""
-    settings = state.settings
+    its target's estimate and at-bound flag; the other quality bits are those of the full-spectrum fit).
+
+    The whole chunk is one compiled program (:func:`_solve`, once per settings and padded size per process, and
+    from the persistent compilation cache in the next process) instead of the solver's programs plus dozens of
+    op-by-op ones; should the inversion ever stop being traceable as a whole, it runs as before, uncompiled."""
     fixed = {} if state.n_prior is None else {"n_struct": state.n_prior(r if t is None else t)}
+    s = state.settings
+    options = SolveOptions(s.n_starts, s.max_steps, s.expected_rmse)  # only what changes the program
+    key = (options, type(state.model))
+    if key not in _UNTRACEABLE:
+        try:
+            return _solve_compiled(options, state.model, state.runs, r, t, fixed)
+        except _TRACE_ERRORS:
+            _UNTRACEABLE.add(key)
+    return _solve(options, state.model, state.runs, r, t, fixed)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """The settings the compiled solve depends on (the static part of its key): other settings (chunk size,
+    CSV dialect, percent, ...) act before it and share its program."""
+
+    n_starts: int
+    max_steps: int
+    expected_rmse: float | None
+
+
+def _solve(options: SolveOptions, model, runs, r, t, fixed: dict) -> dict:
+    """:func:`_invert` on arrays (traceable: no NumPy on the results)."""
+    import jax.numpy as jnp
 
     def solve(problem, mask):
         return invert(problem, reflectance=r, transmittance=t, mask=mask, fixed=fixed,
-                      n_starts=settings.n_starts, max_steps=settings.max_steps,
-                      expected_rmse=settings.expected_rmse, percent_check=False)
+                      n_starts=options.n_starts, max_steps=options.max_steps,
+                      expected_rmse=options.expected_rmse, percent_check=False)
 
-    (_, full_problem, full_mask), *subdomains = state.runs
+    (_, full_problem, full_mask), *subdomains = runs
     full = solve(full_problem, full_mask)
     out = {"estimates": dict(full.estimates), "std": dict(full.std), "rmse": full.rmse,
-           "iterations": full.iterations, "status": np.asarray(full.status),
-           "quality": np.asarray(full.quality, np.int32), "at_bound": dict(full.at_bound)}
+           "iterations": full.iterations, "status": jnp.asarray(full.status),
+           "quality": jnp.asarray(full.quality, jnp.int32), "at_bound": dict(full.at_bound)}
     if not subdomains:
         return out
     est, std, at_bound = out["estimates"], out["std"], out["at_bound"]
     for target, problem, mask in subdomains:
         res = solve(problem, mask)
         est[target], std[target], at_bound[target] = res.estimates[target], res.std[target], res.at_bound[target]
-        out["status"] = np.maximum(out["status"], np.asarray(res.status))
-    q = np.asarray(with_at_bound(out["quality"], at_bound), np.int32)
-    out["quality"] = np.where(out["status"] == Status.MAX_STEPS, q | int(Quality.NOT_CONVERGED), q)
-    if state.model.params_type is ProspectProParams:
+        out["status"] = jnp.maximum(out["status"], jnp.asarray(res.status))
+    q = jnp.asarray(with_at_bound(out["quality"], at_bound), jnp.int32)
+    out["quality"] = jnp.where(out["status"] == int(Status.MAX_STEPS), q | int(Quality.NOT_CONVERGED), q)
+    if model.params_type is ProspectProParams:
         _derive_pro(est, std)
     return out
+
+
+#: JAX's errors of a function that cannot be traced as a whole (host-side logic on values).
+_TRACE_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
+                 jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError)
+#: ``(options, model type)`` whose solve could not be traced (they run uncompiled from then on).
+_UNTRACEABLE: set = set()
+
+
+def _solve_compiled(*args):
+    """:func:`_solve` as one compiled program: arrays (model constants, look-up tables, masks, spectra) traced, the
+    rest static; exported to the cache folder, so a warm process neither traces nor compiles it
+    (:func:`leafjax.core.exported_call`)."""
+    return exported_call(_solve, *args, _name="leafjax.archive.leaf_solve")
 
 
 def _derive_pro(est: dict, std: dict) -> None:

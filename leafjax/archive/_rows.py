@@ -52,17 +52,27 @@ def row_flags(spectra: list[np.ndarray]) -> tuple[np.ndarray, list[list[str]]]:
     return (q & int(NOT_INVERTED)) == 0, [quality_names(int(b)) for b in q]
 
 
-def pad_size(n_valid: int, chunk_size: int) -> int:
-    """Rows a chunk with ``n_valid`` valid rows is solved at: ``min(chunk_size, next power of two >= n_valid)``
-    (a 1-row input is solved at size 1; a run compiles at most ``log2(chunk_size) + 1`` shapes).
+#: Smallest padded size of a chunk's valid rows (see :func:`pad_size`).
+MIN_BUCKET = 64
+
+
+def pad_size(n_valid: int, chunk_size: int, min_bucket: int = MIN_BUCKET) -> int:
+    """Rows a chunk with ``n_valid`` valid rows is solved at: the smallest bucket holding them, where the buckets
+    are the powers of two from ``min_bucket`` (64) up to ``chunk_size``, and ``chunk_size`` itself.
+
+    So a small input or the last chunk is solved at 64, 128, ... rows, never at the full chunk, and a run (and
+    every later run with the same settings: the programs are in the persistent compilation cache) compiles at
+    most ``ceil(log2(chunk_size / 64)) + 1`` shapes (7 for the default 4,096), whatever its inputs' sizes.
 
     Example:
-        >>> [pad_size(n, 16) for n in (1, 2, 3, 5, 9, 16)]
-        [1, 2, 4, 8, 16, 16]
+        >>> [pad_size(n, 4096) for n in (1, 64, 65, 1000, 4000, 4096)]
+        [64, 64, 128, 1024, 4096, 4096]
+        >>> [pad_size(n, 16) for n in (1, 16)], pad_size(90, 100)
+        ([16, 16], 100)
     """
     if n_valid < 1:
         return 0
-    return int(min(chunk_size, 1 << (int(n_valid) - 1).bit_length()))
+    return int(min(chunk_size, max(min_bucket, 1 << (int(n_valid) - 1).bit_length())))
 
 
 def padded_rows(rows: np.ndarray, size: int) -> np.ndarray:

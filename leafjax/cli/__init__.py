@@ -4,6 +4,8 @@ Commands: ``simulate``, ``forward``, ``invert``, ``demo``.  Every error caused b
 (a bad flag, an unreadable or malformed file, an output that may not be written, ...) prints one line
 ``leafjax: error: ...`` on stderr and exits with status 2; an unexpected exception (a bug) prints one line
 ``leafjax: internal error: <Type>: <message> (please report)`` and exits with status 1; Ctrl-C exits with 130.
+``invert``, ``forward`` and ``simulate`` use the persistent compilation cache (:mod:`leafjax.core._cache`) unless
+``--no-compile-cache`` is given.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import CLIError
+from ._common import CLIError, compile_cache_option
 
 #: Longest error message printed (longer ones are cut with "…").
 MAX_MESSAGE = 300
@@ -62,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with compile_cache_option(args):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("leafjax: interrupted", file=sys.stderr)
         return 130

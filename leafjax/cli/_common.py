@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,8 +145,13 @@ def _short(text, limit: int = 40) -> str:
 
 
 def set_precision(dtype: str):
-    """Enable float64 in JAX if asked (entry points only); return the jnp dtype."""
+    """Enable float64 in JAX if asked (entry points only) and the persistent compilation cache (unless
+    ``--no-compile-cache``, see :func:`compile_cache_option`); return the jnp dtype."""
     import jax
+
+    from ..core import enable_compilation_cache
+
+    enable_compilation_cache()  # a no-op under --no-compile-cache, LEAFJAX_COMPILATION_CACHE=0 or a user's cache
 
     if dtype not in ("float32", "float64"):
         raise CLIError(f"--dtype must be float32 or float64, got {dtype!r}")
@@ -154,6 +160,32 @@ def set_precision(dtype: str):
     import jax.numpy as jnp
 
     return jnp.float64 if dtype == "float64" else jnp.float32
+
+
+def add_compile_cache_option(parser) -> None:
+    """``--no-compile-cache`` on a verb that computes (``invert``, ``forward``, ``simulate``)."""
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="do not use the persistent compilation cache (default: on, in $LEAFJAX_CACHE_DIR or "
+                             "~/.cache/leafjax/jax; also LEAFJAX_COMPILATION_CACHE=0); see docs/performance.md")
+
+
+@contextlib.contextmanager
+def compile_cache_option(args):
+    """Around a verb's run: with ``--no-compile-cache``, JAX's compilation cache is switched off
+    (``jax_enable_compilation_cache``) before anything is compiled, and the setting restored afterwards (a
+    process whose cache is already in use, e.g. an in-process second call, keeps using it: JAX decides once per
+    process).  Without the flag nothing is imported here (flag errors stay free of JAX)."""
+    if not getattr(args, "no_compile_cache", False):
+        yield
+        return
+    import jax
+
+    before = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", False)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_compilation_cache", before)
 
 
 def read_table(path: str, *, sep: str | None = None, decimal: str | None = None):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ._common import CLIError, positive_int
+from ._common import CLIError, add_compile_cache_option, positive_int
 
 #: Names accepted by ``--sep`` besides a single character.
 _SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
@@ -55,6 +55,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--leaf-model", default="prospect-d", help="prosail: prospect-d (default) | prospect-pro")
     p.add_argument("--grid-step", default="1", help="prosail with --sensor: simulation grid step in nm (default 1)")
     p.add_argument("--dask", metavar="ADDRESS", help="distribute chunks over a Dask scheduler (needs leafjax[dask])")
+    add_compile_cache_option(p)
     p.set_defaults(func=run_invert)
 
 
@@ -129,13 +130,13 @@ def run_invert(args) -> int:
     from ._common import set_precision
 
     set_precision(args.dtype)
-    from ..archive import ArchiveSettings, CanopyArchiveTask, get_task, invert_archive
+    from ..archive import ArchiveSettings, get_task, invert_archive, is_canopy_task
     from ..physics import LEAF_MODELS
 
     task = get_task(args.model)  # unknown model -> one-line error listing the choices
     model = args.model.lower().replace("_", "-")
     leaf_model = args.leaf_model.lower().replace("_", "-")
-    if isinstance(task, CanopyArchiveTask):
+    if is_canopy_task(model):
         if leaf_model not in LEAF_MODELS:
             raise CLIError(f"unknown --leaf-model {args.leaf_model!r}; choose one of: {', '.join(LEAF_MODELS)}")
         if args.strategy != "full":

@@ -13,6 +13,7 @@ import time
 from . import _canopy
 from ._common import (
     CLIError,
+    add_compile_cache_option,
     int_option,
     load_prior_file,
     nonnegative_float,
@@ -42,6 +43,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     p.add_argument("--chunk-size", default="8192", help="spectra per compiled batch (a positive integer)")
     _canopy.add_arguments(p)
+    add_compile_cache_option(p)
     p.set_defaults(func=run_simulate)
 
     f = sub.add_parser("forward", help="run a model for every row of a parameter table (csv/parquet)",
@@ -56,6 +58,7 @@ def add_parsers(sub) -> None:
     f.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     f.add_argument("--chunk-size", default="8192", help="rows per compiled batch (a positive integer)")
     _canopy.add_arguments(f)
+    add_compile_cache_option(f)
     f.set_defaults(func=run_forward)
 
 

@@ -20,7 +20,8 @@ from ._result import InversionResult, Status
 from ._solver import AbstractBatchedSolver, SolverState
 from ._solver_adam import Adam
 
-#: Spectra per block when solving on CPU (keeps the block's working set in cache); GPU solves in one block.
+#: Solver rows in flight on CPU (work-queue slots of the LM, blocks of other solvers: small enough to keep the
+#: working set in cache; measured on the 2-core CPU, see the module _lm_queue); GPU solves in one block.
 CPU_BLOCK_SIZE = 16
 #: Names accepted by ``solver=`` for backward compatibility.
 SOLVER_NAMES = ("lm", "adam")
@@ -77,9 +78,11 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
     - ``noise_std``: observation noise σ (observation units).  If given, the covariance is ``(JᵀJ)⁻¹`` of the
       σ-scaled residuals; if ``None``, σ² is estimated per row from the residuals.
     - ``n_starts``: starting points per row (best look-up-table matches); the lowest final cost wins.
-    - ``block_size``: rows per block (``"auto"``: 16 on CPU, all at once on GPU); a block iterates until its
-      slowest row is done.  ``devices``: ``"all"`` splits the batch over every local device (``shard_map``), a
-      list uses those, ``None`` the default device.
+    - ``block_size``: solver rows (one per start) in flight (``"auto"``: :data:`CPU_BLOCK_SIZE` on CPU, all at
+      once on GPU); the LM solver refills a slot as soon as its row is done (work queue), other solvers run
+      blocks of this many rows until their slowest row is done.  The batch is padded to
+      :func:`bucket_size` rows (padding rows are not solved).  ``devices``: ``"all"`` splits the batch over
+      every local device (``shard_map``), a list uses those, ``None`` the default device.
     - ``return_fitted``: also return the model's observation at the estimates.
     - ``expected_rmse``: the fit RMSE expected from instrument and model (observation units; default
       ``noise_std`` if given, else the problem's ``default_expected_rmse()``: measured on real leaf spectra for
@@ -141,14 +144,19 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
         block_size = CPU_BLOCK_SIZE if jax.default_backend() == "cpu" else None
     block_size = None if block_size is None else int(block_size)
     devices = jax.devices() if devices == "all" else list(devices or [])
+    n_pad = bucket_size(size)  # a few compiled shapes; padding rows are never solved and are dropped
+    obs, weight, context, quality = _pad_rows((obs, weight, context, quality), n_pad)
+    n_valid = jnp.asarray(size, jnp.int32)
     args = _stop((problem, obs, weight, context))
     if len(devices) > 1:
-        state = _invert_sharded(*args, solver, int(n_starts), block_size, devices)
+        state = _invert_sharded(*args, n_valid, solver, int(n_starts), block_size, devices)
     else:
-        state = _invert_flat(*args, solver, int(n_starts), block_size)
+        state = _invert_flat(*args, n_valid, solver, int(n_starts), block_size)
     z = implicit_solution((problem, obs, weight, context), state.z)
-    result = finalise(problem, state, z, obs, weight, context, batch, noise_std is not None, return_fitted,
+    result = finalise(problem, state, z, obs, weight, context, (n_pad,), noise_std is not None, return_fitted,
                       quality, expected)
+    if n_pad != size or batch != (n_pad,):
+        result = jax.tree.map(lambda x: x[:size].reshape(batch + x.shape[1:]), result)
     if throw:
         failed = jnp.any(result.status != Status.CONVERGED)
         msg = ("inversion failed for some rows (status codes: 1 max_steps, 2 invalid_input, 3 nonfinite); "
@@ -157,17 +165,37 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
     return result
 
 
-def _solve_block(problem: AbstractProblem, obs: Array, weight: Array, context: dict[str, Array],
-                 solver: AbstractBatchedSolver, n_starts: int) -> SolverState:
-    """Invert one block: ``obs``/``weight`` ``(b, n_obs)`` (weight 0 = masked), ``context`` values ``(b,)``."""
+def bucket_size(n: int) -> int:
+    """The padded batch size of ``n`` rows: the smallest ``2^k`` or ``3·2^(k-1)`` >= ``n`` (1, 2, 3, 4, 6, 8, 12,
+    16, 24, ...): at most 1.5x the rows and two compiled shapes per octave of batch sizes."""
+    if n <= 2:
+        return max(int(n), 1)
+    k = (int(n) - 1).bit_length()  # 2^(k-1) < n <= 2^k
+    return 3 << (k - 2) if n <= 3 << (k - 2) else 1 << k
+
+
+def _pad_rows(tree, n_pad: int):
+    """Pad every ``(n, ...)`` leaf to ``n_pad`` rows with copies of row 0 (never solved; dropped after)."""
+    def pad(x):
+        extra = n_pad - x.shape[0]
+        return jnp.concatenate([x, jnp.broadcast_to(x[:1], (extra,) + x.shape[1:])], 0) if extra else x
+    return jax.tree.map(pad, tree)
+
+
+def _solve_rows(problem: AbstractProblem, obs: Array, weight: Array, context: dict[str, Array], n_valid: Array,
+                solver: AbstractBatchedSolver, n_starts: int, block_size: int | None) -> SolverState:
+    """Invert the first ``n_valid`` rows of ``obs``/``weight`` ``(b, n_obs)`` (weight 0 = masked), ``context``
+    values ``(b,)``, each from ``n_starts`` starts, with ``block_size`` solver rows (starts) in flight."""
     b = obs.shape[0]
     p = len(problem.free)
     z0 = problem.initial_guess(obs, weight, context, n_starts).reshape(b * n_starts, p)
-    rep = lambda x: jnp.repeat(x, n_starts, axis=0)  # noqa: E731
+    rep = (lambda x: jnp.repeat(x, n_starts, axis=0)) if n_starts > 1 else (lambda x: x)  # noqa: E731
     data = (rep(obs), rep(weight), {k: rep(v) for k, v in context.items()})
     active = jnp.sum(data[1] > 0, axis=-1) > 0
-    st = solver.solve(functools.partial(residuals, problem), functools.partial(residuals_and_jacobian, problem),
-                      z0, data, active)
+    st = solver.solve_queued(functools.partial(residuals, problem), functools.partial(residuals_and_jacobian, problem),
+                             z0, data, active, slots=block_size, n_valid=n_valid * n_starts)
+    if n_starts == 1:
+        return st
     # keep the best start per row
     cost = jnp.where(jnp.isfinite(st.cost), st.cost, jnp.inf).reshape(b, n_starts)
     best = jnp.argmin(cost, axis=-1)
@@ -176,38 +204,26 @@ def _solve_block(problem: AbstractProblem, obs: Array, weight: Array, context: d
 
 
 @eqx.filter_jit
-def _invert_flat(problem, obs, weight, context, solver, n_starts, block_size) -> SolverState:
-    solve = lambda a: _solve_block(problem, *a, solver, n_starts)  # noqa: E731
-    n = obs.shape[0]
-    if block_size is None or n <= block_size:
-        return solve((obs, weight, context))
-    nb = -(-n // block_size)
-    pad = nb * block_size - n
-
-    def blocks(x):  # pad with copies of the first row (solved, then dropped) and split into blocks
-        x = jnp.concatenate([x, jnp.broadcast_to(x[:1], (pad,) + x.shape[1:])], 0) if pad else x
-        return x.reshape((nb, block_size) + x.shape[1:])
-
-    out = jax.lax.map(solve, jax.tree.map(blocks, (obs, weight, context)))
-    return jax.tree.map(lambda x: x.reshape((nb * block_size,) + x.shape[2:])[:n], out)
+def _invert_flat(problem, obs, weight, context, n_valid, solver, n_starts, block_size) -> SolverState:
+    return _solve_rows(problem, obs, weight, context, n_valid, solver, n_starts, block_size)
 
 
-def _invert_sharded(problem, obs, weight, context, solver, n_starts, block_size, devices) -> SolverState:
-    """Split the flat batch over ``devices`` (padding with copies of row 0) and solve each share locally."""
+def _invert_sharded(problem, obs, weight, context, n_valid, solver, n_starts, block_size, devices) -> SolverState:
+    """Split the flat batch (its first ``n_valid`` rows valid) over ``devices`` (padding with copies of row 0)
+    and solve each share locally, on its own valid rows."""
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
     nd = len(devices)
     n = obs.shape[0]
-    pad = (-n) % nd
-    padded = jax.tree.map(lambda x: jnp.concatenate([x, jnp.broadcast_to(x[:1], (pad,) + x.shape[1:])], 0)
-                          if pad else x, (obs, weight, context))
+    padded = _pad_rows((obs, weight, context), n + (-n) % nd)
+    valid = jnp.arange(padded[0].shape[0], dtype=jnp.int32) < n_valid  # a prefix of every share
     mesh = Mesh(np.asarray(devices), ("batch",))
     spec = PartitionSpec("batch")
-    padded = jax.device_put(padded, NamedSharding(mesh, spec))
+    padded = jax.device_put((padded, valid), NamedSharding(mesh, spec))
 
     def local(a):
-        o, w, c = a
-        return _invert_flat(problem, o, w, c, solver, n_starts, block_size)
+        (o, w, c), v = a
+        return _solve_rows(problem, o, w, c, jnp.sum(v, dtype=jnp.int32), solver, n_starts, block_size)
 
     fn = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False))
     out = fn(padded)

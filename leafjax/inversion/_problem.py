@@ -63,6 +63,12 @@ class AbstractProblem(eqx.Module):
         """Bounded ``theta`` → unconstrained ``z`` (clipped just inside the bounds)."""
         return to_unconstrained(theta, self.low, self.high)
 
+    def forward_and_jacobian(self, z: Float[Array, "b p"], context: Context
+                             ) -> tuple[Float[Array, "b n_obs"], Float[Array, "b n_obs p"]]:
+        """:meth:`forward` and its Jacobian with respect to ``z``; default: one primal pass plus ``p`` forward
+        tangents (``jax.linearize``).  Problems with structure (e.g. PROSPECT's ``k``, ``N``) override it."""
+        return linearise(lambda zz: self.forward(zz, context), z)
+
     def prior_residuals(self, z: Float[Array, "b p"]) -> Float[Array, "b q"] | None:
         """Residuals of the priors at ``z`` (``None``: no priors)."""
         return None
@@ -154,9 +160,9 @@ def residuals(problem: AbstractProblem, z: Float[Array, "b p"], data) -> Float[A
 
 
 def residuals_and_jacobian(problem: AbstractProblem, z: Float[Array, "b p"], data):
-    """:func:`residuals` and their Jacobian ``(b, m, p)`` (one primal pass plus ``p`` forward tangents)."""
+    """:func:`residuals` and their Jacobian ``(b, m, p)`` (:meth:`AbstractProblem.forward_and_jacobian`)."""
     obs, weight, context = data
-    pred, jac = linearise(lambda zz: problem.forward(zz, context), z)
+    pred, jac = problem.forward_and_jacobian(z, context)
     res = (pred - obs) * weight
     jac = jac * weight[..., None]
     pr = problem.prior_residuals(z)

@@ -16,6 +16,8 @@ import abc
 from typing import Any, Callable, NamedTuple
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 #: ``residuals(z, data) -> (b, n)``, row-wise independent; ``data`` is a pytree of ``(b, ...)`` arrays.
@@ -62,3 +64,28 @@ class AbstractBatchedSolver(eqx.Module):
 
         **Returns:** :class:`SolverState`.
         """
+
+    def solve_queued(self, residuals: Residuals, residuals_and_jacobian: ResidualsAndJacobian,
+                     z0: Float[Array, "N p"], data: Any, active: Bool[Array, " N"], *, slots: int | None,
+                     n_valid: Int[Array, ""]) -> SolverState:
+        """Solve the first ``n_valid`` rows of ``z0`` with at most ``slots`` rows at a time (``None``: all at
+        once); rows ``>= n_valid`` are padding (their results are unspecified and must be dropped).
+
+        Default: :meth:`solve` on consecutive blocks of ``slots`` rows (``lax.map``), padding rows inactive; a
+        block runs until its slowest row is done.  :class:`~leafjax.inversion.BatchedLevenbergMarquardt`
+        overrides it with a work queue (module ``_lm_queue``)."""
+        n = z0.shape[0]
+        active = active & (jnp.arange(n, dtype=jnp.int32) < n_valid)
+        if slots is None or n <= slots:
+            return self.solve(residuals, residuals_and_jacobian, z0, data, active)
+        nb = -(-n // slots)
+        pad = nb * slots - n
+
+        def blocks(x):  # pad with copies of the first row (inactive, then dropped) and split into blocks
+            x = jnp.concatenate([x, jnp.broadcast_to(x[:1], (pad,) + x.shape[1:])], 0) if pad else x
+            return x.reshape((nb, slots) + x.shape[1:])
+
+        act = jnp.concatenate([active, jnp.zeros((pad,), bool)]).reshape(nb, slots)
+        z_b, d_b = jax.tree.map(blocks, (z0, data))
+        out = jax.lax.map(lambda a: self.solve(residuals, residuals_and_jacobian, *a), (z_b, d_b, act))
+        return jax.tree.map(lambda x: x.reshape((nb * slots,) + x.shape[2:])[:n], out)

@@ -2,16 +2,20 @@
 
 A thin object around :func:`leafjax.inversion.levenberg_marquardt` (module ``_lm``): damped Gauss–Newton with
 per-row damping, acceptance and convergence inside one ``lax.while_loop``; see that module for the algorithm and
-references (Levenberg 1944; Marquardt 1963; Nielsen 1999).
+references (Levenberg 1944; Marquardt 1963; Nielsen 1999).  Large batches run through a work queue of a fixed
+number of slots (module ``_lm_queue``): a converged row stops costing work, its slot takes the next row.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from jaxtyping import Array, Bool, Float
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Bool, Float, Int
 
 from ._lm import levenberg_marquardt
+from ._lm_queue import levenberg_marquardt_queue
 from ._solver import AbstractBatchedSolver, Residuals, ResidualsAndJacobian, SolverState
 
 
@@ -48,3 +52,19 @@ class BatchedLevenbergMarquardt(AbstractBatchedSolver):
                                  lam0=self.lam0, active=active,
                                  residuals_and_jacobian=lambda z: residuals_and_jacobian(z, data))
         return SolverState(st.z, st.r, st.jac, st.cost, st.iters, st.status)
+
+    def solve_queued(self, residuals: Residuals, residuals_and_jacobian: ResidualsAndJacobian,
+                     z0: Float[Array, "N p"], data: Any, active: Bool[Array, " N"], *, slots: int | None,
+                     n_valid: Int[Array, ""]) -> SolverState:
+        """Work queue of ``slots`` rows (module ``_lm_queue``); ``slots=None`` or ``>= N``: one block."""
+        n = z0.shape[0]
+        if slots is None or n <= slots:
+            valid = jnp.arange(n, dtype=jnp.int32) < n_valid
+            return self.solve(residuals, residuals_and_jacobian, z0, data, active & valid)
+
+        def resj(z, rows):
+            return residuals_and_jacobian(z, jax.tree.map(lambda x: x[rows], data))
+
+        q = levenberg_marquardt_queue(resj, z0, active, slots=slots, n_valid=n_valid, max_steps=self.max_steps,
+                                      rtol=self.rtol, gtol=self.gtol, lam0=self.lam0)
+        return SolverState(q.z, q.r, q.jac, q.cost, q.iters, q.status)

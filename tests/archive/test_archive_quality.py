@@ -47,9 +47,11 @@ def _settings(**kw):
                               "expected_rmse": NOISE_RMSE, **kw})
 
 
-def test_pad_size_is_the_next_power_of_two_up_to_the_chunk():
-    assert [pad_size(n, 4096) for n in (1, 2, 3, 4, 5, 1000, 4096)] == [1, 2, 4, 4, 8, 1024, 4096]
-    assert pad_size(5, 6) == 6 and pad_size(0, 16) == 0
+def test_pad_size_is_the_smallest_bucket_from_64_up_to_the_chunk():
+    assert [pad_size(n, 4096) for n in (1, 2, 63, 64, 65, 1000, 1025, 4095, 4096)] == [
+        64, 64, 64, 64, 128, 1024, 2048, 4096, 4096]
+    assert pad_size(5, 6) == 6 and pad_size(0, 16) == 0 and pad_size(100, 200) == 128 and pad_size(150, 200) == 200
+    assert len({pad_size(n, 4096) for n in range(1, 4097)}) == 7  # 64 ... 4096: seven programs per setting
 
 
 def test_quality_flags_column_with_bound_zero_and_negative_rows(spectra, tmp_path):
@@ -87,18 +89,18 @@ def test_shifted_wavelength_file_is_flagged(spectra, tmp_path):
     assert not any("shift" in f for f in pd.read_parquet(tmp_path / "clean_out.parquet")["quality_flags"])
 
 
-def test_one_row_archive_is_solved_at_size_one(spectra, tmp_path, monkeypatch):
+def test_one_row_archive_is_solved_at_the_smallest_bucket(spectra, tmp_path, monkeypatch):
     sizes = []
-    real = leaf_task.invert
+    real = leaf_task._invert
 
-    def recording(problem, **kw):
-        sizes.append(kw["reflectance"].shape[0])
-        return real(problem, **kw)
+    def recording(state, r, t):  # the chunk's solve (its compiled program may come from the cache: no trace)
+        sizes.append(r.shape[0])
+        return real(state, r, t)
 
-    monkeypatch.setattr(leaf_task, "invert", recording)
+    monkeypatch.setattr(leaf_task, "_invert", recording)
     path = _table(tmp_path / "one.parquet", *(x[:1] for x in spectra))
     invert_archive(path, tmp_path / "out.parquet", _settings(chunk_size=4096), progress=False)
-    assert sizes == [1]
+    assert sizes == [pad_size(1, 4096)] == [64]  # not the full chunk of 4,096
     assert pd.read_parquet(tmp_path / "out.parquet")["status"].tolist() == ["converged"]
 
 

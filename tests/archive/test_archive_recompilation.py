@@ -1,6 +1,8 @@
 """The second chunk of an archive run compiles nothing: state is built once (``setup``) and every chunk is padded
-to one shape, whatever the number of valid rows in it (compilations counted with ``tests/_compile_count.py``)."""
+to one shape, whatever the number of valid rows in it (compilations counted with ``tests/_compile_count.py``); and
+a new process (in-memory caches dropped) traces no solver and finds every program in the persistent cache."""
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from _compile_count import count_compiles
 from leafjax.archive import ArchiveSettings, get_task
 from leafjax.canopy import Prosail, load_srf, write_prosail_parquet
 from leafjax.cli import main
+from leafjax.core import _export, compilation_cache_dir
 
 CHUNK = 8
 
@@ -72,3 +75,28 @@ def test_second_canopy_chunk_does_not_recompile(tmp_path):
                                dtype="float64", max_steps=5)
     task, state, chunks = _two_chunks(settings, path)
     assert _second_chunk_compiles(task, state, chunks) == []
+
+
+def test_a_new_process_traces_no_solver_and_compiles_nothing(leaf_table):
+    if compilation_cache_dir() is None or not _export._can_serialise():
+        pytest.skip("needs the persistent compilation cache and jax.export serialisation (flatbuffers)")
+    settings = ArchiveSettings(model="prospect-d", chunk_size=CHUNK, max_steps=10, dtype="float64")
+    task, state, chunks = _two_chunks(settings, leaf_table)
+    task.run(state, chunks[0])  # compiles (or finds) and exports the chunk's solver
+    jax.clear_caches()  # what a new process starts with: no compiled program, no exported program in memory
+    _export._exported.clear()
+    hits = []
+
+    def listener(event, duration, **kwargs):
+        if event == "/jax/compilation_cache/cache_retrieval_time_sec":
+            hits.append(kwargs)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        with count_compiles() as counter:
+            task.run(state, chunks[1])
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert counter.compiles >= 1
+    assert len(hits) == counter.compiles, counter.names  # every program came from the persistent cache
+    assert not any("_solve" in name or "flat_fn" in name for name in counter.traced), counter.traced

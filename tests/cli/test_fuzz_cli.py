@@ -263,6 +263,7 @@ def fake_solvers(monkeypatch):
         return _FakeResult(np.asarray(obs if obs is not None else args[0]))
 
     monkeypatch.setattr(leaf, "invert", fake_invert)
+    monkeypatch.setattr(leaf, "_solve_compiled", leaf._solve)  # the stub is NumPy: call it untraced
     setup = leaf.LeafArchiveTask.setup
 
     def cached_setup(self, settings, info):  # setup reads only these (and compiles ~3 s per new combination)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _compile_count import compile_counter  # noqa: F401  (fixture)
 
 from leafjax.canopy import CanopyParams, DryWetSoil, DryWetSoilParams, campbell_lidf, sail, verhoef_lidf
 from leafjax.physics import ProspectD, ProspectDParams
@@ -141,6 +142,12 @@ def test_batched_equals_loop_and_vmap_and_bounds(args):
     looped = [run(lai[i], raa[i]) for i in range(3)]
     np.testing.assert_allclose(batched.rsot, np.stack([o.rsot for o in looped]), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(jax.jit(jax.vmap(run))(lai, raa).rsdt, batched.rsdt, rtol=1e-13, atol=1e-15)
+    # row blocks (lax.map, with a remainder block) give the unblocked result, every field
+    canopy = CanopyParams(**_kw("campbell", lai=lai, raa=raa), lidf_type="campbell")
+    blocked = jax.jit(lambda c: sail(rho, tau, soil, c, block_size=2))(canopy)
+    for name, a, b in zip(blocked.__dataclass_fields__, jax.tree.leaves(blocked), jax.tree.leaves(batched)):
+        assert a.shape == b.shape, name
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15, err_msg=name)
     # physical bounds
     for f in ("rsot", "rddt", "rsdt", "rdot", "rdd", "tdd", "rsd", "tsd"):
         assert np.all(np.asarray(getattr(batched, f)) >= 0), f
@@ -169,6 +176,22 @@ def test_no_recompilation_for_new_values(args):
     for lai in (0.5, 1.5, 4.0):
         _value(_kw("verhoef", lai=lai, sza=lai * 10.0), *args, lidf_type="verhoef")
     assert _value._cache_size() == size
+
+
+def test_eager_blocked_call_compiles_nothing_the_second_time(args, compile_counter):
+    """Eager calls on a batch larger than a block (row blocks via lax.map) reuse one compiled loop."""
+    rho, tau, *_ = args
+
+    def call(seed):
+        rng = np.random.default_rng(seed)
+        canopy = CanopyParams(lai=rng.uniform(0.5, 5.0, 4), lidf_a=rng.uniform(20.0, 70.0, 4))
+        return jax.block_until_ready(sail(rho, tau, rng.uniform(0.1, 0.3, (4, WL.size)), canopy, block_size=3))
+
+    first = call(0)
+    with compile_counter:
+        second = call(1)
+    assert compile_counter.compiles == 0, f"recompiled: {compile_counter.names}"
+    assert not np.allclose(first.rsot, second.rsot)
 
 
 def test_prosail_end_to_end_gradients_through_prospect():

@@ -21,7 +21,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ..._parameters import MODELS, ParameterSpec
-from ...core import AbstractForwardModel
+from ...core import AbstractForwardModel, jit_if_concrete
 from .. import AbstractLeafModel, AbstractLeafParams, get_leaf_model
 from ._inputs import ProsailParams, SunViewGeometry
 from ._sail import CanopyParams, CanopyReflectance, sail
@@ -32,7 +32,7 @@ REFLECTANCE_FACTORS: tuple[str, ...] = ("rsot", "rddt", "rsdt", "rdot")
 
 
 def prosail(leaf_params: AbstractLeafParams, canopy_params: CanopyParams, soil: Float[ArrayLike, "*batch wl"],
-            leaf_model: AbstractLeafModel) -> CanopyReflectance:
+            leaf_model: AbstractLeafModel, *, block_size: int | None | str = "auto") -> CanopyReflectance:
     """PROSAIL canopy reflectance: ``sail(*leaf_model(leaf_params), soil, canopy_params)``.
 
     **Arguments:**
@@ -40,6 +40,8 @@ def prosail(leaf_params: AbstractLeafParams, canopy_params: CanopyParams, soil: 
     - ``canopy_params``: :class:`CanopyParams`.
     - ``soil``: soil reflectance on the leaf model's grid, ``(*batch, wl)`` (e.g. ``DryWetSoil(...)(params)``).
     - ``leaf_model``: a PROSPECT model (:class:`~leafjax.physics.ProspectD` / ``ProspectPro``).
+    - ``block_size``: passed to the leaf model and to :func:`sail` (row blocks on CPU; ``None``: all at once;
+      ``"auto"``: each picks its own CPU block size, none on other backends).
 
     **Returns:** :class:`CanopyReflectance` with batch shape the broadcast of all inputs' batch shapes.
 
@@ -53,8 +55,8 @@ def prosail(leaf_params: AbstractLeafParams, canopy_params: CanopyParams, soil: 
         >>> out.rsot.shape
         (2001,)
     """
-    optics = leaf_model(leaf_params)
-    return sail(optics.reflectance, optics.transmittance, soil, canopy_params)
+    optics = leaf_model(leaf_params, block_size=block_size)
+    return sail(optics.reflectance, optics.transmittance, soil, canopy_params, block_size=block_size)
 
 
 class Prosail(AbstractForwardModel):
@@ -108,14 +110,18 @@ class Prosail(AbstractForwardModel):
         soil = getattr(self.soil_model, "params_type", None)
         return (*self.leaf_model.params_type.names, *CanopyParams.names, *(soil.names if soil else ()))
 
+    @jit_if_concrete
     def __call__(self, params: ProsailParams | AbstractLeafParams,
-                 conditions: SunViewGeometry | CanopyParams | None = None, soil_params=None) -> CanopyReflectance:
+                 conditions: SunViewGeometry | CanopyParams | None = None, soil_params=None, *,
+                 block_size: int | None | str = "auto") -> CanopyReflectance:
         """PROSAIL reflectance factors.
 
         **Call forms:**
         - ``model(ProsailParams(leaf, canopy, soil), conditions=None)``: ``conditions`` an optional
           :class:`SunViewGeometry` replacing the canopy parameters' ``sza``, ``vza``, ``raa``;
         - ``model(leaf_params, canopy_params, soil_params)`` (the original form).
+
+        ``block_size``: as in :func:`prosail`.
 
         **Returns:** :class:`CanopyReflectance`, batch shape the broadcast of the inputs'.
         """
@@ -132,7 +138,7 @@ class Prosail(AbstractForwardModel):
             if not isinstance(conditions, SunViewGeometry):
                 raise TypeError(f"conditions must be a SunViewGeometry, got {type(conditions).__name__}")
             canopy = conditions.apply(canopy)
-        return prosail(leaf, canopy, self.soil_model(soil), self.leaf_model)
+        return prosail(leaf, canopy, self.soil_model(soil), self.leaf_model, block_size=block_size)
 
 
 def _build(cls, table: Mapping[str, np.ndarray], names, index):

@@ -11,14 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ...core import AbstractForwardModel
+from ...core import AbstractForwardModel, jit_if_concrete
 from ._coefficients import OpticalConstants, load_optical_constants
 from ._params import AbstractLeafParams
 from ._plate import interfaces, plate_model_from_interfaces
 
-#: Spectra per block when a large batch is evaluated on CPU: keeps every intermediate of the plate model in
-#: cache (XLA:CPU does not fuse the whole model into one loop). Measured on a 2-core CPU; see benchmarks/.
-CPU_BLOCK_SIZE = 32
+#: Spectra per block when a large batch is evaluated on CPU: keeps every materialised intermediate of the plate
+#: model in L2 (XLA:CPU does not fuse the whole model into one loop). 16 measured best of 8..64 in float32 and
+#: float64 on the 2-core Zen 5 (benchmarks/forward.py; 32 within ~5-10 %).
+CPU_BLOCK_SIZE = 16
 
 
 def _default_block_size() -> int | None:
@@ -59,6 +60,7 @@ class AbstractLeafModel(AbstractForwardModel):
     def absorption(self, params: AbstractLeafParams) -> Float[Array, "*batch wl"]:
         """Absorption coefficient of the elementary layer, :math:`\\sum_i C_i K_i / N` (dimensionless)."""
 
+    @jit_if_concrete
     def __call__(self, params: AbstractLeafParams, conditions: object = None, *,  # must be None: checked below
                  block_size: int | None | str = "auto") -> LeafOptics:
         """Leaf optics for a batch of parameters.
@@ -113,13 +115,13 @@ def _weighted_sum(params: AbstractLeafParams, pairs: Sequence[tuple[str, Array]]
     """``sum_i params.<name_i>[..., None] * coef_i`` over ``(*batch, wl)`` with explicit broadcasting."""
     shape = params.batch_shape
     nd = len(shape)
+    inv_n = 1.0 / jnp.broadcast_to(jnp.asarray(params.n_struct), shape)[..., None]  # once per spectrum
     total = None
     for name, coef in pairs:
-        c = jnp.broadcast_to(jnp.asarray(getattr(params, name)), shape)[..., None]
+        c = jnp.broadcast_to(jnp.asarray(getattr(params, name)), shape)[..., None] * inv_n
         term = c * jnp.reshape(coef, (1,) * nd + coef.shape)
         total = term if total is None else total + term
-    n = jnp.broadcast_to(jnp.asarray(params.n_struct), shape)[..., None]
-    return total / n
+    return total
 
 
 def resolve_constants(wavelengths, constants: OpticalConstants | None, dtype) -> OpticalConstants:
