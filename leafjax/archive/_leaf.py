@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import jax
 import numpy as np
 
 from .._flags import NOT_INVERTED, Quality
@@ -202,17 +201,11 @@ def _invert(state: LeafState, r, t) -> dict:
 
     The whole chunk is one compiled program (:func:`_solve`, once per settings and padded size per process, and
     from the persistent compilation cache in the next process) instead of the solver's programs plus dozens of
-    op-by-op ones; should the inversion ever stop being traceable as a whole, it runs as before, uncompiled."""
+    op-by-op ones."""
     fixed = {} if state.n_prior is None else {"n_struct": state.n_prior(r if t is None else t)}
     s = state.settings
     options = SolveOptions(s.n_starts, s.max_steps, s.expected_rmse)  # only what changes the program
-    key = (options, type(state.model))
-    if key not in _UNTRACEABLE:
-        try:
-            return _solve_compiled(options, state.model, state.runs, r, t, fixed)
-        except _TRACE_ERRORS:
-            _UNTRACEABLE.add(key)
-    return _solve(options, state.model, state.runs, r, t, fixed)
+    return _solve_compiled(options, state.model, state.runs, r, t, fixed)
 
 
 @dataclass(frozen=True)
@@ -251,13 +244,6 @@ def _solve(options: SolveOptions, model, runs, r, t, fixed: dict) -> dict:
     if model.params_type is ProspectProParams:
         _derive_pro(est, std)
     return out
-
-
-#: JAX's errors of a function that cannot be traced as a whole (host-side logic on values).
-_TRACE_ERRORS = (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError,
-                 jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError)
-#: ``(options, model type)`` whose solve could not be traced (they run uncompiled from then on).
-_UNTRACEABLE: set = set()
 
 
 def _solve_compiled(*args):
