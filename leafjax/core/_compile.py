@@ -1,15 +1,15 @@
 """Compiled calls: one cached ``jax.jit`` for calls on concrete inputs (the batch-1 path).
 
 A model called eagerly on concrete arrays (``model(params)`` outside ``jit``) would otherwise be dispatched op by
-op: each of its ~50 primitives is its own small XLA program, compiled once per process (~3 s on a 2-core CPU for
-a PROSPECT-D spectrum) and dispatched one after the other (~2 ms a call).  :func:`jit_if_concrete` runs such a
+op: each of its ~50 primitives is its own small XLA program, compiled once per process and dispatched one after
+the other.  :func:`jit_if_concrete` runs such a
 call through one module-level ``jax.jit`` instead: one program per (function, argument structure, shapes,
 dtypes), compiled once per process (and found in the persistent cache, :mod:`leafjax.core._cache`, by the next
-process), dispatched by JAX's C++ fast path (~20-40 µs plus the program's run time).  Inside a trace (``jit``,
+process), dispatched by JAX's C++ fast path (timings: ``benchmarks/startup.py``).  Inside a trace (``jit``,
 ``grad``, ``vmap``: some argument leaf is a tracer) the function is called as it is, so nothing is staged twice.
 
-Arguments are split like ``equinox.filter_jit`` does: array leaves (JAX and NumPy arrays) are traced, every
-other leaf (strings, ``None``, Python numbers, ...) is static (part of the compiled program's key, so it must be
+Arguments are split like ``equinox.filter_jit`` does: array leaves (JAX and NumPy arrays) and Python floats are
+traced, every other leaf (strings, ``None``, ints, bools, ...) is static (part of the compiled program's key, so it must be
 hashable).  The function must return a pytree of arrays (a forward model's observation).
 """
 
