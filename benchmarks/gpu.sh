@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/gpu.sh physics   OUT   # PROSPECT-D forward (batch 1e6), PROSAIL forward, batch inversion
 #   bash benchmarks/gpu.sh networks  OUT   # training throughput of every network; batched vs one-by-one fits
+#   bash benchmarks/gpu.sh products  OUT   # product routes (lm, hybrid, lut) on a synthetic 10^6-pixel scene
 #   bash benchmarks/gpu.sh study     OUT   # LODO network grid (resumable: rerun until it prints "complete"),
 #                                          # then the leaf-trait study on its predictions
 #
@@ -11,7 +12,7 @@
 # BUDGET (seconds of grid fitting per call, default 480) set the study stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?stage: physics, networks or study}
+stage=${1:?stage: physics, networks, products or study}
 out=${2:?output folder}
 mkdir -p "$out"
 py=${PYTHON:-python3}
@@ -32,6 +33,9 @@ networks)
     | tee "$out/train_throughput.txt"
   "$py" benchmarks/batched_fits.py --networks glm resnet tabnet transformer cnn --models 256 --epochs 100 \
     --json "$out/batched_fits.json" 2>&1 | tee "$out/batched_fits.txt"
+  ;;
+products)
+  "$py" benchmarks/scene_routes.py --gpu 2>&1 | tee "$out/scene_routes.txt"
   ;;
 study)
   "$py" -m experiments.lodo_networks.run --grid "${GRID:-full}" --data "$data" \

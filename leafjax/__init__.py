@@ -27,7 +27,7 @@ from ._version import __version__ as __version__
 #: Subpackages reachable as attributes (``leafjax.physics``, ...), imported on first access.
 _SUBPACKAGES: tuple[str, ...] = (
     "archive", "baselines", "canopy", "core", "data", "evaluation", "fusion", "inversion", "io", "methods", "networks",
-    "physics", "preprocessing", "selection", "simulation", "spectral", "training", "transfer",
+    "physics", "preprocessing", "products", "selection", "simulation", "spectral", "training", "transfer",
 )
 
 #: Re-exported names, by the module (relative to ``leafjax``) that defines them publicly.  Keep in step with the
@@ -89,6 +89,7 @@ if TYPE_CHECKING:  # static re-exports for type checkers and IDEs; at run time t
         networks as networks,
         physics as physics,
         preprocessing as preprocessing,
+        products as products,
         selection as selection,
         simulation as simulation,
         spectral as spectral,

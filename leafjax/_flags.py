@@ -49,11 +49,31 @@ class Quality(enum.IntFlag):
     AT_BOUND = 1 << 11
     POOR_FIT = 1 << 12
     SUSPECTED_WAVELENGTH_SHIFT = 1 << 13
+    OUT_OF_DOMAIN = 1 << 14
+    NODATA = 1 << 15
+    CLOUD = 1 << 16
+    CLOUD_SHADOW = 1 << 17
+    CIRRUS = 1 << 18
+    SNOW = 1 << 19
+    WATER = 1 << 20
+    SATURATED = 1 << 21
 
 
 #: Flags with which a row is not inverted (status ``invalid_input``, estimates NaN).
 NOT_INVERTED: Quality = (Quality.NO_VALID_BAND | Quality.OUT_OF_RANGE | Quality.ALL_ZERO
                          | Quality.SUSPECTED_PERCENT | Quality.INVALID_GEOMETRY | Quality.INVALID_STRUCTURE)
+
+#: Scene flags of a pixel (``leafjax map``) by Sentinel-2 scene-classification (SCL) class: 0 no data, 1
+#: saturated or defective, 3 cloud shadow, 6 water, 8/9 cloud (medium/high probability), 10 thin cirrus,
+#: 11 snow or ice (classes 2 dark area, 4 vegetation, 5 not vegetated, 7 unclassified set no flag).  Pixels whose
+#: class is masked (default :data:`SCENE_MASK_CLASSES`) are not inverted (status ``invalid_input``, NaN);
+#: pixels whose every band is nodata are ``nodata`` and never inverted.
+SCL_FLAGS: dict[int, Quality] = {0: Quality.NODATA, 1: Quality.SATURATED, 3: Quality.CLOUD_SHADOW,
+                                 6: Quality.WATER, 8: Quality.CLOUD, 9: Quality.CLOUD, 10: Quality.CIRRUS,
+                                 11: Quality.SNOW}
+#: SCL classes not inverted by default: nodata, saturated, shadow, cloud, cirrus, and also water and snow/ice
+#: (PROSAIL models neither surface; pass ``--mask-classes 0,1,3,8,9,10`` to invert them, still flagged).
+SCENE_MASK_CLASSES: tuple[int, ...] = (0, 1, 3, 6, 8, 9, 10, 11)
 
 #: Accepted range of a reflectance/transmittance fraction: values outside are ``out_of_range``.
 VALUE_RANGE: tuple[float, float] = (-0.05, 1.05)
@@ -79,6 +99,16 @@ QUALITY_MEANINGS: dict[str, str] = {
                 "does not explain this spectrum (wrong units, wrong wavelengths, not a leaf/canopy)",
     "suspected_wavelength_shift": "most of the residual is explained by shifting the spectrum by 3 nm or more "
                                   "along the wavelength axis: check the wavelength columns",
+    "out_of_domain": "an input (band reflectance or sun/view angle) or an estimate lies outside the range of the "
+                     "simulations the retrieval was trained on (plus a margin): extrapolated, read with care",
+    "nodata": "scene pixel without data (every band is the nodata value, SCL class 0 or an SCL value that is no "
+              "class, or outside this scene in a time series): not inverted",
+    "cloud": "scene pixel classified cloud (SCL 8 medium or 9 high probability): not inverted by default",
+    "cloud_shadow": "scene pixel classified cloud shadow (SCL 3): not inverted by default",
+    "cirrus": "scene pixel classified thin cirrus (SCL 10): not inverted by default",
+    "snow": "scene pixel classified snow or ice (SCL 11): not inverted by default (no snow in PROSAIL)",
+    "water": "scene pixel classified water (SCL 6): not inverted by default (no water surface in PROSAIL)",
+    "saturated": "scene pixel saturated or defective (SCL 1): not inverted by default",
 }
 
 

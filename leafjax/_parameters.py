@@ -1,7 +1,8 @@
 """The one registry of model parameters: name, unit, *physical* bounds, default, meaning and source.
 
 Each model's parameter table is declared once here (:data:`PROSPECT_D`, :data:`PROSPECT_PRO`, :data:`SAIL`,
-:data:`SOIL`, and the derived leaf traits :data:`LEAF_DERIVED`).  The bounds of a :class:`ParameterSpec` are what
+:data:`SOIL`, the derived leaf traits :data:`LEAF_DERIVED` and canopy products :data:`CANOPY_DERIVED`; the
+azimuths :data:`AZIMUTHS`).  The bounds of a :class:`ParameterSpec` are what
 the forward model accepts: lower bounds are where the equations are defined (contents ≥ 0, ``n_struct`` ≥ 1,
 ``lai`` ≥ 0, zenith angles < 90°); upper bounds are plausibility caps well beyond any measured leaf or canopy,
 which catch unit mistakes (e.g. chlorophyll in mg/m² instead of µg/cm²) without rejecting valid inputs.
@@ -42,6 +43,8 @@ _FERET2021 = "Féret et al. (2021) RSE 252:112173 (PROSPECT-PRO)"
 _VERHOEF2007 = "Verhoef et al. (2007) IEEE TGRS 45:1808 (4SAIL)"
 _KUUSK1991 = "Kuusk (1991), Photon-Vegetation Interactions (hotspot)"
 _PROSAIL_SOIL = "Jacquemoud et al. (2009) RSE 113:S56 (PROSAIL dry/wet soil mixture)"
+_ATBD2016 = "Weiss & Baret (2016) S2ToolBox Level 2 products: LAI, FAPAR, FCOVER, ATBD v1.1"
+_MEEUS1998 = "Meeus (1998) Astronomical Algorithms, 2nd ed. (solar azimuth)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +117,24 @@ SAIL: tuple[ParameterSpec, ...] = (
 )
 #: PROSAIL dry/wet soil mixture (field order of ``DryWetSoilParams``).
 SOIL: tuple[ParameterSpec, ...] = (
-    S("soil_brightness", "-", 0.0, 3.0, 1.0, "soil brightness scale factor", _PROSAIL_SOIL),
+    S("soil_brightness", "-", 0.0, 3.5, 1.0, "soil brightness scale factor (3.5: the S2 ATBD prior)", _PROSAIL_SOIL),
     S("soil_dryness", "-", 0.0, 1.0, 0.5, "weight of the dry soil spectrum (fraction)", _PROSAIL_SOIL),
+)
+# --- canopy products and azimuths -------------------------------------------------------------------------------
+#: Canopy products derived from the parameters (outputs, not inputs; Weiss & Baret 2016, S2ToolBox L2B ATBD).
+#: ``ccc = lai·chl·0.01`` g/m²: cap 15 = lai 10 × chl 150 µg/cm².  ``cwc = lai·ewt·1e4`` g/m²: cap 10000 =
+#: lai 10 × ewt 0.1 g/cm² (measured canopy water rarely exceeds 3000 g/m²; the cap catches unit mistakes).
+CANOPY_DERIVED: tuple[ParameterSpec, ...] = (
+    S("ccc", "g/m2", 0.0, 15.0, 0.0, "canopy chlorophyll content (lai * chl / 100)", _ATBD2016),
+    S("cwc", "g/m2", 0.0, 10000.0, 0.0, "canopy water content (lai * ewt * 1e4)", _ATBD2016),
+    S("fapar", "-", 0.0, 1.0, 0.0, "fraction of absorbed PAR by the green canopy", _VERHOEF2007),
+    S("fcover", "-", 0.0, 1.0, 0.0, "green fraction of ground cover seen from nadir", _ATBD2016),
+)
+#: Solar and view azimuths (degrees clockwise from north), inputs of the relative azimuth ``raa`` of 4SAIL.
+AZIMUTHS: tuple[ParameterSpec, ...] = (
+    S("saa", "deg", 0.0, 360.0, 180.0, "solar azimuth angle (clockwise from north)", _MEEUS1998),
+    S("vaa", "deg", 0.0, 360.0, 0.0, "view azimuth angle: of the sensor seen from the pixel "
+      "(clockwise from north)", _MEEUS1998),
 )
 del S
 
@@ -136,11 +155,12 @@ MODELS: dict[str, tuple[ParameterSpec, ...]] = {
     "4sail": SAIL,
     "soil": SOIL,
     "leaf-derived": LEAF_DERIVED,
+    "canopy-derived": CANOPY_DERIVED,
     "prospect": _union(PROSPECT_D, PROSPECT_PRO, LEAF_DERIVED),
     "prosail": _union(PROSPECT_D, PROSPECT_PRO, SAIL, SOIL),
 }
 
-_ALL: dict[str, ParameterSpec] = {s.name: s for s in _union(*MODELS.values())}
+_ALL: dict[str, ParameterSpec] = {s.name: s for s in _union(*MODELS.values(), AZIMUTHS)}
 
 
 def _key(model: str) -> str:

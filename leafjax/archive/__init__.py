@@ -20,10 +20,16 @@ from ._task import AbstractArchiveTask as AbstractArchiveTask, AbstractRowTask a
 
 if TYPE_CHECKING:
     from ._canopy import CanopyArchiveTask as CanopyArchiveTask
+    from ._scene import SceneArchiveTask as SceneArchiveTask, map_scenes as map_scenes
 
 
 def __getattr__(name: str) -> Any:
-    """``CanopyArchiveTask`` on first access (:pep:`562`)."""
+    """``CanopyArchiveTask`` (and the scene task ``SceneArchiveTask``, ``map_scenes``) on first access (:pep:`562`)."""
+    if name in ("SceneArchiveTask", "map_scenes"):
+        from . import _scene
+
+        globals()[name] = getattr(_scene, name)
+        return globals()[name]
     if name == "CanopyArchiveTask":
         from ._canopy import CanopyArchiveTask
 

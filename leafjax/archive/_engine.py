@@ -68,6 +68,8 @@ def run_digest(task: AbstractArchiveTask, settings: ArchiveSettings, info: Archi
               "input_size": st.st_size, "input_mtime_ns": st.st_mtime_ns, "n_rows": info.n_rows,
               "wavelengths_sha1": hashlib.sha1(np.asarray(info.wavelengths).tobytes()).hexdigest(),
               "output_format": output_format}
+    if getattr(info, "fingerprint", None):  # several inputs (the scenes of a map run)
+        digest["inputs"] = info.fingerprint
     return json.loads(json.dumps(digest))
 
 
@@ -117,6 +119,9 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, task: 
 
     **Arguments:**
     - ``input_path``: the archive; ``output_path``: the output, ``.parquet``/``.pq`` (Parquet) or ``.csv``.
+      A task may accept other outputs and assemble them itself (its ``output_formats``, ``check_target(info,
+      out, fmt)`` before any compute, ``assemble(parts, n_chunks, out, fmt, info)``): the scene task
+      (:mod:`leafjax.archive._scene`) writes maps (.tif, .zarr, .nc, ``DIR/``) from a scene or a list of them.
     - ``settings``: :class:`~leafjax.archive.ArchiveSettings`.
     - ``task``: the task solving the chunks (default: ``get_task(settings.model)``).
     - ``wavelengths_file``: for ``.npy`` tables, the wavelengths (nm) of their columns.
@@ -138,11 +143,14 @@ def invert_archive(input_path, output_path, settings: ArchiveSettings, *, task: 
     (task setups run: 1 locally, at most one per worker process on Dask, 0 if every chunk was reused).
     """
     check_dtype(settings.dtype)
-    inputs = (input_path, wavelengths_file)
-    out, fmt = check_output(output_path, inputs=inputs, overwrite=overwrite)
+    many = isinstance(input_path, (list, tuple))
+    inputs = (*(input_path if many else (input_path,)), wavelengths_file)
     task = get_task(settings.model) if task is None else task
+    formats = getattr(task, "output_formats", None)  # a task writing other outputs (maps) names their formats
+    out, fmt = check_output(output_path, inputs=inputs, overwrite=overwrite, formats=formats)
     with OutputLock(out):
-        check_output(out, inputs=inputs, overwrite=overwrite)  # another run may have finished it meanwhile
+        # another run may have finished it meanwhile
+        check_output(output_path, inputs=inputs, overwrite=overwrite, formats=formats)
         return _run(task, input_path, out, fmt, settings, wavelengths_file=wavelengths_file,
                     resume=resume and not overwrite, progress=progress, client=client, max_in_flight=max_in_flight)
 
@@ -152,6 +160,8 @@ def _run(task: AbstractArchiveTask, input_path, out: Path, fmt: str, settings: A
     """The run of :func:`invert_archive` once its output is checked and locked."""
     info = task.open(input_path, settings, wavelengths_file=wavelengths_file)
     settings = task.resolve(settings, info)
+    if hasattr(task, "check_target"):  # the output can hold this input (e.g. one scene per GeoTIFF)
+        task.check_target(info, out, fmt)
     columns = tuple(task.output_columns(settings, info))
     digest = run_digest(task, settings, info, fmt)
     parts, done = _prepare_parts(out, digest, resume)
@@ -193,7 +203,10 @@ def _run(task: AbstractArchiveTask, input_path, out: Path, fmt: str, settings: A
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - t0
-    counts = _assemble(parts, n_chunks, out, fmt)
+    if hasattr(task, "assemble"):  # a task assembling its own output (maps from tiles)
+        counts = task.assemble(parts, n_chunks, out, fmt, info)
+    else:
+        counts = _assemble(parts, n_chunks, out, fmt)
     shutil.rmtree(parts)
     return {"rows": counts["rows"], "chunks": n_chunks, "chunks_computed": computed,
             "chunks_reused": n_chunks - computed, "seconds": elapsed,

@@ -16,6 +16,7 @@ from ._task import AbstractArchiveTask
 _TASK_SPECS: dict[str, tuple[str, str, tuple]] = {
     **{name: ("._leaf", "LeafArchiveTask", (name,)) for name in LEAF_MODELS},
     "prosail": ("._canopy", "CanopyArchiveTask", ()),
+    "scene": ("._scene", "SceneArchiveTask", ()),  # product maps of satellite scenes (``leafjax map``)
 }
 
 

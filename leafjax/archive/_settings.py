@@ -23,6 +23,11 @@ class ArchiveSettings:
       :func:`leafjax.inversion.invert_spectra`), ``n_starts`` (look-up-table starts per spectrum);
     * ``model="prosail"``: ``sensor`` (band columns ``R_<band>`` of this sensor; ``None``: ``R_<nm>`` columns),
       ``leaf_model`` (the leaf model inside PROSAIL) and ``grid_step`` (simulation grid step, nm, with a sensor);
+      ``bands`` (the sensor bands to use, aliases accepted; ``None``: every band column present), ``method``
+      (``"lm"``: the per-pixel PROSAIL fit; ``"hybrid"``/``"lut"``: the routes of :mod:`leafjax.products`),
+      ``products`` (Sentinel-2 biophysical products to write, e.g. ``("lai", "ccc")``; ``None``: the ``lm``
+      trait columns, or every product for the other methods) and ``route_options`` (``(name, value)`` pairs of
+      fields of the route, e.g. ``(("n", 2000), ("k", 20))``, see :func:`leafjax.products.get_route`);
     * reading CSV: ``sep`` (field separator; ``None``: detected from the header) and ``decimal`` (``"."`` or
       ``","``; ``None``: detected);
     * fit quality: ``expected_rmse`` (RMSE expected from instrument and model, in reflectance units; ``None``:
@@ -46,6 +51,10 @@ class ArchiveSettings:
     sep: str | None = None
     decimal: str | None = None
     expected_rmse: float | None = None
+    bands: tuple[str, ...] | None = None
+    method: str = "lm"
+    products: tuple[str, ...] | None = None
+    route_options: tuple[tuple[str, object], ...] = ()
 
 
 def check_dtype(dtype: str) -> None:

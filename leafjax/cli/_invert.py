@@ -4,7 +4,9 @@ Thin: validates every flag (one-line errors, before JAX is imported or anything 
 :class:`~leafjax.archive.ArchiveSettings`, picks the archive task of ``--model`` (:func:`~leafjax.archive.get_task`)
 and runs :func:`~leafjax.archive.invert_archive`.  ``--model prosail`` inverts canopy reflectance (``R_<nm>`` or,
 with ``--sensor``, ``R_<band>`` columns, plus per-row ``sza``, ``vza``, ``raa``) into ``lai``, ``chl``, ``ewt``,
-``fcover``, ... (see :mod:`leafjax.archive._canopy`).
+``fcover``, ... (see :mod:`leafjax.archive._canopy`); ``--bands`` picks a subset of the sensor's bands (aliases
+such as ``B02``/``B8a`` accepted), ``--method hybrid|lut`` and ``--products lai,ccc,cwc,fapar,fcover`` go through
+the routes of :mod:`leafjax.products` (the ones :func:`leafjax.products.retrieve_products` runs).
 
 The output's format is the one its extension names (``.parquet``/``.pq`` or ``.csv``); an existing output, or an
 output equal to the input, is refused unless ``--overwrite`` (never the input).  The ``--help`` epilog lists the
@@ -21,6 +23,8 @@ from ._common import CLIError, add_compile_cache_option, positive_int
 
 #: Names accepted by ``--sep`` besides a single character.
 _SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}
+#: ``--method`` choices (``prosail``): the per-pixel fit and the two routes of :mod:`leafjax.products`.
+METHODS: tuple[str, ...] = ("lm", "hybrid", "lut")
 
 
 def add_parsers(sub) -> None:
@@ -54,6 +58,14 @@ def add_parsers(sub) -> None:
     p.add_argument("--sensor", help="prosail: R_<band> columns of this sensor (e.g. sentinel-2a)")
     p.add_argument("--leaf-model", default="prospect-d", help="prosail: prospect-d (default) | prospect-pro")
     p.add_argument("--grid-step", default="1", help="prosail with --sensor: simulation grid step in nm (default 1)")
+    p.add_argument("--bands", help="prosail with --sensor: comma-separated bands to use, e.g. B2,B3,B4,B8A "
+                   "(aliases B02, b8a accepted; default: every R_<band> column present, at least 3)")
+    p.add_argument("--method", default="lm", help="prosail: lm (per-pixel PROSAIL fit, default) | hybrid "
+                   "(network trained on simulations) | lut (look-up table per geometry)")
+    p.add_argument("--products", help="prosail: comma-separated products lai,ccc,cwc,fapar,fcover, each with "
+                   "<product>_std (default: the lm traits; all products with --method hybrid|lut)")
+    p.add_argument("--route-options", help="prosail: comma-separated name=value fields of the route, e.g. "
+                   "n=2000,k=20 (lut) or n=5000,epochs=10,ensemble=2 (hybrid); see leafjax.products.get_route")
     p.add_argument("--dask", metavar="ADDRESS", help="distribute chunks over a Dask scheduler (needs leafjax[dask])")
     add_compile_cache_option(p)
     p.set_defaults(func=run_invert)
@@ -119,7 +131,46 @@ def _check_flags(args) -> dict:
         if not all(free):
             raise CLIError(f"--free: expected comma-separated parameter names, got {args.free!r}"[:160])
     values["free"] = free
+    if args.method not in METHODS:
+        raise CLIError(f"--method must be one of {', '.join(METHODS)}, got {args.method!r}"[:160])
+    values["bands"] = _names(args.bands, "--bands", "band names")
+    values["products"] = _names(args.products, "--products", "product names")
+    values["route_options"] = parse_route_options(args.route_options)
     return values
+
+
+def parse_route_options(text: str | None) -> tuple[tuple[str, object], ...]:
+    """``--route-options``: ``"n=2000,k=20,sky=false"`` → ``(("n", 2000), ("k", 20), ("sky", False))`` (values:
+    int, float, true/false, else the text); one-line ``CLIError`` for an item without ``=`` or a repeated name."""
+    if text is None:
+        return ()
+    out: dict[str, object] = {}
+    for item in text.split(","):
+        name, eq, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name.isidentifier() or not value or name in out:
+            raise CLIError(f"--route-options: expected distinct name=value items, got {item.strip()!r}"[:160])
+        low = value.lower()
+        if low in ("true", "false"):
+            out[name] = low == "true"
+            continue
+        for kind in (int, float):
+            try:
+                out[name] = kind(value)
+                break
+            except ValueError:
+                out[name] = value
+    return tuple(out.items())
+
+
+def _names(text: str | None, option: str, what: str) -> tuple[str, ...] | None:
+    """A comma-separated list option: ``None`` or the stripped names (one-line ``CLIError`` for an empty one)."""
+    if text is None:
+        return None
+    names = tuple(x.strip() for x in text.split(","))
+    if not all(names):
+        raise CLIError(f"{option}: expected comma-separated {what}, got {text!r}"[:160])
+    return names
 
 
 def run_invert(args) -> int:
@@ -145,14 +196,24 @@ def run_invert(args) -> int:
             from ..spectral import load_srf
 
             load_srf(args.sensor)  # unknown sensor -> one-line error before any work
-    elif args.sensor is not None or leaf_model != "prospect-d" or values["grid_step"] != 1:
-        raise CLIError("--sensor, --leaf-model and --grid-step need --model prosail")
+        from ..archive._canopy import check_bands, check_route
+
+        if values["bands"] is not None and args.sensor is None:
+            raise CLIError("--bands needs --sensor (band columns R_<band>)")
+        values["bands"] = check_bands(values["bands"], args.sensor)
+        values["products"] = check_route(args.method, values["products"], values["free"], values["route_options"])
+    elif (args.sensor is not None or leaf_model != "prospect-d" or values["grid_step"] != 1
+          or args.method != "lm" or values["bands"] is not None or values["products"] is not None
+          or values["route_options"]):
+        raise CLIError("--sensor, --leaf-model, --grid-step, --bands, --method, --products and --route-options "
+                       "need --model prosail")
     settings = ArchiveSettings(
         model=model, strategy=args.strategy, chunk_size=values["chunk_size"], use_r=not args.transmittance_only,
         use_t=not args.reflectance_only, percent=args.percent, dtype=args.dtype, n_starts=values["n_starts"],
         max_steps=values["max_steps"], free=values["free"], kind=args.kind, sensor=args.sensor,
         leaf_model=leaf_model, grid_step=values["grid_step"], sep=values["sep"], decimal=values["decimal"],
-        expected_rmse=values["expected_rmse"])
+        expected_rmse=values["expected_rmse"], bands=values["bands"], method=args.method,
+        products=values["products"], route_options=values["route_options"])
     client = None
     if args.dask:
         try:

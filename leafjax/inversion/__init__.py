@@ -26,7 +26,14 @@ from ._strategies import (
     invert_spectra as invert_spectra,
     n_struct_prior as n_struct_prior,
 )
+from ._lut import (
+    LUT_PRODUCTS as LUT_PRODUCTS,
+    LookupTable as LookupTable,
+    build_lut as build_lut,
+    query_lut as query_lut,
+)
 from ._canopy import (
+    CANOPY_PRODUCTS as CANOPY_PRODUCTS,
     CANOPY_SIGMA as CANOPY_SIGMA,
     CanopyInversionResult as CanopyInversionResult,
     invert_canopy as invert_canopy,

@@ -7,7 +7,9 @@ r"""Canopy trait inversion from sensor bands (e.g. Sentinel-2): the tables, :fun
 pixels at once by :func:`leafjax.inversion.invert` (by default the batched Levenberg–Marquardt, one row per
 pixel), each starting from the best entry of a small look-up table simulated for that pixel's geometry.
 Per-pixel ``status`` (``Status`` codes), ``iters`` and band ``rmse`` are returned, and ``fcover`` with its
-uncertainty (:func:`leafjax.physics.canopy.fcover`; Weiss & Baret 2016, S2 ToolBox ATBD).
+uncertainty (:func:`leafjax.physics.canopy.fcover`; Weiss & Baret 2016, S2 ToolBox ATBD) — on request also
+``ccc``, ``cwc`` and black-sky ``fapar`` (``products=``).  ``sky=`` models the bands under direct + diffuse light
+(:class:`~leafjax.physics.sky.SkyIllumination`); the default is the bidirectional reflectance (direct sun).
 
 The hybrid route (a network trained on simulations) is :mod:`leafjax.transfer._hybrid`.
 """
@@ -24,7 +26,9 @@ from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 from .._parameters import preset, preset_values
 from ..physics.canopy._prosail import Prosail
 from ..spectral._response import SpectralResponse
-from ._canopy_problem import GEOMETRY_NAMES as GEOMETRY_NAMES, CanopyProblem
+from ..physics.sky._diffuse import SkyIllumination
+from ._canopy_problem import CANOPY_PRODUCTS as CANOPY_PRODUCTS, GEOMETRY_NAMES as GEOMETRY_NAMES, CanopyProblem
+from ._canopy_problem import check_products
 from ._canopy_problem import forward_bands as _forward_bands  # noqa: F401  (former private name)
 from ._invert import invert
 from ._quality import check_free, check_options, check_percent
@@ -63,7 +67,8 @@ def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
                         free: Sequence[str] = DEFAULT_FREE, fixed: Mapping[str, float] | None = None,
                         sigma: float | Float[Array, "band"] = CANOPY_SIGMA,
                         bounds: Mapping[str, tuple[float, float]] | None = None, lut_size: int = 64,
-                        key: PRNGKeyArray | None = None) -> CanopyProblem:
+                        key: PRNGKeyArray | None = None, sky: SkyIllumination | None = None,
+                        products: Sequence[str] = ("fcover",)) -> CanopyProblem:
     """A :class:`CanopyProblem` for :func:`leafjax.inversion.invert` (pass the geometry per pixel in
     ``invert(..., fixed={"sza": ..., "vza": ..., "raa": ...})``).
 
@@ -77,6 +82,10 @@ def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
       its RMS is the problem's default expected fit RMSE (``poor_fit`` above 3 times it; :data:`CANOPY_SIGMA`).
     - ``lut_size``: look-up-table entries for the per-pixel start (0: start at the middle of the bounds);
       ``key``: its PRNG key (default ``key(0)``).
+    - ``sky``: a :class:`~leafjax.physics.sky.SkyIllumination` to model the bands under direct + diffuse light
+      (``sky_reflectance``); ``None`` (default): the bidirectional ``rsot`` (direct sun only).
+    - ``products``: derived quantities reported with their σ, from :data:`CANOPY_PRODUCTS` (``fcover``,
+      ``ccc``, ``cwc`` g/m², black-sky ``fapar``; ``fapar`` costs one more PROSAIL run per pixel).
     """
     if model is None:
         model = Prosail("prospect-d", wavelengths=srf.wavelengths)
@@ -91,9 +100,11 @@ def make_canopy_problem(srf: SpectralResponse, model: Prosail | None = None, *,
     high = jnp.asarray([bnd[n][1] for n in free], dt)
     weight = 1.0 / jnp.broadcast_to(jnp.asarray(sigma, dt), (srf.n_bands,))
     key = jax.random.key(0) if key is None else key
+    products = check_products(products)
     return CanopyProblem(model=model, srf=srf, free=free, low=low, high=high, band_weight=weight,
                          fixed_names=tuple(fixed_all), fixed_values=jnp.asarray(list(fixed_all.values()), dt),
-                         lut_size=int(lut_size), key=key)
+                         lut_size=int(lut_size), key=key, sky=sky, products=products,
+                         grid=tuple(float(w) for w in np.asarray(model.wavelengths)) if "fapar" in products else ())
 
 
 def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str, Float[ArrayLike, "pix"]],
@@ -102,7 +113,8 @@ def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str,
                   sigma: float | Float[Array, "band"] = CANOPY_SIGMA, lut_size: int = 64, max_steps: int = 60,
                   key: PRNGKeyArray | None = None, solver: AbstractBatchedSolver | None = None,
                   throw: bool = False, expected_rmse: float | None = None,
-                  percent_check: bool = True) -> InversionResult:
+                  percent_check: bool = True, sky: SkyIllumination | None = None,
+                  products: Sequence[str] = ("fcover",)) -> InversionResult:
     r"""Invert PROSAIL for every pixel from its band reflectances (bidirectional reflectance factor).
 
     **Arguments:**
@@ -116,18 +128,21 @@ def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str,
       ``BatchedLevenbergMarquardt(max_steps=max_steps, rtol=1e-7)``); ``throw``: raise if a pixel failed.
     - ``expected_rmse``, ``percent_check``: as in :func:`~leafjax.inversion.invert` (default expected RMSE: the
       RMS of ``sigma``).
+    - ``sky``, ``products``: as in :func:`make_canopy_problem` (e.g. ``sky=SkyIllumination(aot550=0.1)``,
+      ``products=CANOPY_PRODUCTS``).
 
     The solver is compiled once per pixel count, free set and fixed names: calls with new values of the same
     shapes (e.g. chunks of an archive) reuse it.
 
-    **Returns:** :class:`InversionResult` (``params``/``estimates`` include ``fcover``; ``std`` the free
-    parameters and ``fcover``; ``fitted`` ``(pix, band)``).
+    **Returns:** :class:`InversionResult` (``params``/``estimates`` include the ``products``, default
+    ``fcover``; ``std`` the free parameters and the products; ``fitted`` ``(pix, band)``).
 
     Raises:
         ValueError: for an unknown or empty free set, mismatched shapes, an empty batch, bad options or
         observations that look like percent (checked before any compute).
     """
     check_free(free, tuple(INVERSION_BOUNDS))
+    products = check_products(products)
     check_options(1, None, expected_rmse)
     if not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
@@ -147,7 +162,8 @@ def invert_canopy(observed: Float[ArrayLike, "pix band"], geometry: Mapping[str,
     if model is None:
         model = Prosail("prospect-d", wavelengths=srf.wavelengths)
     observed = jnp.asarray(observed, model.wavelengths.dtype)
-    problem = make_canopy_problem(srf, model, free=free, sigma=sigma, lut_size=lut_size, key=key)
+    problem = make_canopy_problem(srf, model, free=free, sigma=sigma, lut_size=lut_size, key=key, sky=sky,
+                                  products=products)
     per_pixel = {k: v for k, v in (fixed or {}).items() if k not in problem.free}
     per_pixel.update({k: geometry[k] for k in GEOMETRY_NAMES})
     solver = BatchedLevenbergMarquardt(max_steps=int(max_steps), rtol=1e-7) if solver is None else solver

@@ -31,13 +31,25 @@ import pyarrow.parquet as pq
 OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
-def output_format(path: str | os.PathLike) -> str:
-    """``"parquet"`` or ``"csv"``, from the extension of ``path`` (case-insensitive); ValueError otherwise."""
+#: Outputs of scene (map) tasks: the table formats, rasters, and a folder (``DIR/``: one GeoTIFF per scene).
+SCENE_OUTPUT_FORMATS = {**OUTPUT_FORMATS, ".tif": "tif", ".tiff": "tif", ".zarr": "zarr", ".nc": "netcdf",
+                        "/": "dir"}
+FOLDER_FORMATS = ("zarr", "dir")  # written as folders
+
+
+def output_format(path: str | os.PathLike, formats: dict[str, str] | None = None) -> str:
+    """``"parquet"`` or ``"csv"``, from the extension of ``path`` (case-insensitive); ValueError otherwise.
+    ``formats`` (default :data:`OUTPUT_FORMATS`): extension -> format; key ``"/"``: a path ending in ``/``."""
+    table = OUTPUT_FORMATS if formats is None else formats
+    if "/" in table and str(path).endswith(("/", os.sep)):
+        return table["/"]
     suffix = Path(path).suffix.lower()
-    if suffix not in OUTPUT_FORMATS:
+    if suffix not in table:
         shown = repr(suffix) if suffix else "(no extension)"
-        raise ValueError(f"{path}: unknown output format {shown} (use .parquet, .pq or .csv)")
-    return OUTPUT_FORMATS[suffix]
+        choices = (".parquet, .pq or .csv" if formats is None else
+                   ", ".join(k if k != "/" else "DIR/ (a folder)" for k in table))
+        raise ValueError(f"{path}: unknown output format {shown} (use {choices})")
+    return table[suffix]
 
 
 def _parent(path: Path) -> Path:
@@ -54,22 +66,29 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(path: str | os.PathLike, *, inputs: Iterable[str | os.PathLike | None] = (),
-                 overwrite: bool = False) -> tuple[Path, str]:
+                 overwrite: bool = False, formats: dict[str, str] | None = None) -> tuple[Path, str]:
     """Check, before any compute, that ``path`` may be written; return ``(path, format)``.
 
     Raises a one-line ValueError for an unknown extension or an output that is one of ``inputs`` (same file,
     also through links; ``None`` entries are skipped), and an OSError for a folder, a missing or unwritable
-    parent folder, or an existing file when ``overwrite`` is false (``FileExistsError``).
-    """
+    parent folder, or an existing file when ``overwrite`` is false (``FileExistsError``).  ``formats``: see
+    :func:`output_format` (:data:`SCENE_OUTPUT_FORMATS`: a ``.zarr`` folder is a file; ``DIR/`` may exist)."""
     p = Path(path)
-    if p.is_dir():
+    folders = formats is not None and "/" in formats
+    if p.is_dir() and not (folders or (formats and p.suffix.lower() in formats)):
         raise IsADirectoryError(f"{p}: is a folder, not an output file")
-    fmt = output_format(p)
+    fmt = "dir" if folders and p.is_dir() and p.suffix.lower() not in formats else output_format(path, formats)
+    if p.is_dir() and fmt not in FOLDER_FORMATS:
+        raise IsADirectoryError(f"{p}: is a folder, not an output file")
     parent = _parent(p)
+    if fmt == "dir" and p.exists() and not p.is_dir():
+        raise NotADirectoryError(f"{p}: exists and is not a folder")
     if not parent.is_dir():
         raise FileNotFoundError(f"cannot write {p}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise PermissionError(f"cannot write {p}: folder {parent} is not writable")
+    if fmt == "dir":
+        return p, fmt
     for inp in inputs:
         if inp is not None and _same_file(p, Path(inp)):
             raise ValueError(f"{p} is the input file {inp}; choose another output (an output never replaces "

@@ -1,5 +1,6 @@
 """Physics per domain, each pure, jit-able and differentiable: :mod:`~leafjax.physics.leaf` (PROSPECT-D/-PRO),
-:mod:`~leafjax.physics.canopy` (4SAIL/PROSAIL), :mod:`~leafjax.physics.soil` (soil reflectance).
+:mod:`~leafjax.physics.canopy` (4SAIL/PROSAIL), :mod:`~leafjax.physics.soil` (soil reflectance),
+:mod:`~leafjax.physics.sky` (solar position, clear-sky diffuse fraction).
 
 The leaf names are re-exported here for backward compatibility.
 """

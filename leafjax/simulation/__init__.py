@@ -1,5 +1,12 @@
 """Simulation of training sets: priors, noise models, forward runs streamed to parquet."""
 
+from ._atbd import (
+    ATBD_CODISTRIBUTION as ATBD_CODISTRIBUTION,
+    ATBD_MARGINALS as ATBD_MARGINALS,
+    AtbdNoise as AtbdNoise,
+    AtbdPrior as AtbdPrior,
+    atbd_prior as atbd_prior,
+)
 from ._noise import (
     AbstractNoise as AbstractNoise,
     AdditiveGaussian as AdditiveGaussian,
@@ -23,11 +30,16 @@ from ._prosail import (
     CANOPY_DEFAULTS as CANOPY_DEFAULTS,
     CANOPY_NAMES as CANOPY_NAMES,
     default_prosail_prior as default_prosail_prior,
+    canopy_products as canopy_products,
     iter_prosail as iter_prosail,
+    observed_reflectance as observed_reflectance,
+    prosail_products as prosail_products,
+    prosail_state as prosail_state,
     sample_prosail_table as sample_prosail_table,
     validate_prosail_table as validate_prosail_table,
     write_prosail_parquet as write_prosail_parquet,
 )
+from ._crop import CROP_STAGE_LAI as CROP_STAGE_LAI, crop_prior as crop_prior
 from ._simulate import (
     iter_forward as iter_forward,
     params_from_columns as params_from_columns,

@@ -24,7 +24,7 @@ contents are valid) — meaning:
 - ``sza`` (degrees; 30; [0, 89]) — solar zenith angle;
 - ``vza`` (degrees; 0; [0, 89]) — view zenith angle;
 - ``raa`` (degrees; 0; [-360, 360]) — relative azimuth between sun and sensor (0 = hotspot side);
-- ``soil_brightness`` (–; required; [0, 3]) — soil brightness scale factor;
+- ``soil_brightness`` (–; required; [0, 3.5]) — soil brightness scale factor;
 - ``soil_dryness`` (fraction; required; [0, 1]) — weight of the dry soil spectrum.
 
 Every numeric cell must be a finite number (an empty cell or NaN is an error naming the file, column and row).
@@ -48,16 +48,24 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
-from jaxtyping import PRNGKeyArray
+from jaxtyping import Array, PRNGKeyArray
 
 from .._parameters import defaults, physical_bounds
 from ..core import AbstractNoise
 from ..io._columns import format_wavelength
 from ..io._outputs import TableStreamWriter
-from ..physics.canopy._prosail import REFLECTANCE_FACTORS, Prosail, simulate_prosail
+from ..physics.canopy._fcover import fcover
+from ..physics.canopy._observed import fapar, sky_reflectance
+from ..physics.canopy._prosail import REFLECTANCE_FACTORS, Prosail, prosail, simulate_prosail
+from ..physics.canopy._sail import CanopyParams, CanopyReflectance
+from ..physics.sky._diffuse import SkyIllumination
+from ..physics.soil._soil import DryWetSoilParams
 from ..spectral._response import SpectralResponse, convolve
+from ._atbd import AtbdNoise, AtbdPrior
 from ._priors import Prior, default_prior, prior_from_preset
 from ._simulate import _rows, check_chunk_size, check_column_values
 
@@ -165,12 +173,17 @@ def prosail_column_labels(model: Prosail, srf: SpectralResponse | None = None) -
 
 def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: SpectralResponse | None = None,
                  factors: str = "bidirectional", noise: AbstractNoise | None = None,
-                 key: PRNGKeyArray | None = None, chunk_size: int = 2048):
+                 key: PRNGKeyArray | None = None, chunk_size: int = 2048, sky: SkyIllumination | None = None,
+                 products: bool = False):
     """Run PROSAIL over a parameter table in chunks; yields ``(rows, {factor: (rows, wl|band) array})``.
 
     ``factors`` is ``"bidirectional"`` (``rsot`` only) or ``"all"`` (:data:`REFLECTANCE_FACTORS`).  ``noise``
-    (e.g. :class:`~leafjax.spectral.GaussianNoise`) is drawn per chunk from ``fold_in(key, chunk)`` after band
-    convolution, independently for each factor.
+    (e.g. :class:`~leafjax.spectral.GaussianNoise`, :class:`~leafjax.simulation.AtbdNoise`, which gets the band
+    names of ``srf``) is drawn per chunk from ``fold_in(key, chunk)`` after band convolution, independently for
+    each factor.  ``sky`` (:class:`~leafjax.physics.sky.SkyIllumination`): the ``rsot`` entry (the ``R_``
+    columns) becomes the reflectance a sensor sees under direct + diffuse light, :func:`observed_reflectance`
+    (default ``None``: the bidirectional ``rsot``).  ``products``: also yield ``fapar``, ``fcover``, ``ccc``,
+    ``cwc`` ``(rows,)`` (noise-free; :func:`canopy_products`, black-sky fAPAR).
     """
     if factors not in ("bidirectional", "all"):
         raise ValueError(f"factors must be 'bidirectional' or 'all', got {factors!r}")
@@ -178,6 +191,7 @@ def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: Spec
     names = ("rsot",) if factors == "bidirectional" else REFLECTANCE_FACTORS
     n = len(next(iter(columns.values())))
     key = jax.random.key(0) if key is None else key
+    noise = bind_noise_bands(noise, srf)
     for i, start in enumerate(range(0, n, chunk_size)):
         rows = slice(start, min(start + chunk_size, n))
         block = {k: np.asarray(v)[rows] for k, v in columns.items()}
@@ -186,9 +200,97 @@ def iter_prosail(model: Prosail, columns: Mapping[str, np.ndarray], *, srf: Spec
         result = {}
         for k, name in zip(keys, names):
             x = getattr(out, name)
+            if name == "rsot" and sky is not None:
+                x = observed_reflectance(out, model, jnp.asarray(block["sza"], model.wavelengths.dtype), sky)
             x = convolve(x, srf) if srf is not None else x
             result[name] = np.asarray(noise(k, x) if noise is not None else x)
+        if products:
+            result.update(_block_products(model, block, out))
         yield rows, result
+
+
+def bind_noise_bands(noise: AbstractNoise | None, srf: SpectralResponse | None) -> AbstractNoise | None:
+    """``noise`` with the band names of ``srf`` bound when it needs them (:class:`AtbdNoise` without names)."""
+    if isinstance(noise, AtbdNoise) and noise.band_names is None and srf is not None:
+        return noise.with_bands(srf.band_names)
+    return noise
+
+
+def prosail_state(model: Prosail, values: Mapping[str, Array], lidf_type: str = "campbell"
+                  ) -> tuple[CanopyReflectance, Array]:
+    """PROSAIL outputs and the soil spectrum ``(*b, wl)`` for canonical-named ``values`` ``{name: (*b,)}``
+    (leaf-model, canopy and soil names; jit/vmap/grad-able)."""
+    leaf_cls = model.leaf_model.params_type
+    leaf = leaf_cls(**{n: values[n] for n in leaf_cls.names if n in values})
+    canopy = CanopyParams(**{n: values[n] for n in CanopyParams.names if n in values}, lidf_type=lidf_type)
+    soil = model.soil_model(DryWetSoilParams(values["soil_brightness"], values["soil_dryness"]))
+    return prosail(leaf, canopy, soil, model.leaf_model), soil
+
+
+def _sky_as(sky: SkyIllumination, dtype) -> SkyIllumination:
+    """``sky`` with its floating arrays cast to ``dtype`` (no float32/float64 mixing)."""
+    cast = lambda x: x.astype(dtype) if eqx.is_array(x) and jnp.issubdtype(x.dtype, jnp.floating) else x  # noqa
+    return jax.tree.map(cast, sky)
+
+
+def observed_reflectance(out: CanopyReflectance, model: Prosail, sza: Array,
+                         sky: SkyIllumination | None = None) -> Array:
+    """The reflectance ``(*b, wl)`` a sensor sees: ``rsot`` under the direct sun only (``sky=None``), else
+    :func:`~leafjax.physics.canopy.sky_reflectance` with the diffuse fraction ``sky(wavelengths, sza)``
+    (``sza`` degrees ``(*b,)``; Verhoef & Bach 2007)."""
+    if sky is None:
+        return out.rsot
+    dt = out.rsot.dtype
+    return sky_reflectance(out, _sky_as(sky, dt)(model.wavelengths, jnp.asarray(sza, dt)).astype(dt))
+
+
+def canopy_products(model: Prosail, values: Mapping[str, Array], out: CanopyReflectance, soil: Array,
+                    sky: SkyIllumination | None = None, lidf_type: str = "campbell",
+                    wavelengths: np.ndarray | None = None) -> dict[str, Array]:
+    """Canopy products ``{name: (*b,)}`` at ``values``: ``fapar`` (–; black-sky with ``sky=None``, else the
+    direct/diffuse mixture; :func:`~leafjax.physics.canopy.fapar` over 400–700 nm), ``fcover`` (–,
+    :func:`~leafjax.physics.canopy.fcover`), ``ccc = lai·chl·0.01`` (g/m²) and ``cwc = lai·ewt·10⁴`` (g/m²).
+
+    ``out``, ``soil``: the PROSAIL run at ``values`` (:func:`prosail_state`); ``wavelengths``: the model's grid
+    as a concrete array (nm; needed under ``jit``, where ``model.wavelengths`` is traced)."""
+    grid = np.asarray(model.wavelengths) if wavelengths is None else np.asarray(wavelengths)
+    dt = out.rsot.dtype
+    d = None if sky is None else _sky_as(sky, dt)(model.wavelengths, jnp.asarray(values["sza"], dt)).astype(dt)
+    lai = values["lai"]
+    b = values.get("lidf_b", jnp.zeros_like(lai))
+    return {"fapar": fapar(out, soil, grid, diffuse=d),
+            "fcover": fcover(lai, values["lidf_a"], b, lidf_type=lidf_type),
+            "ccc": lai * values["chl"] * 0.01, "cwc": lai * values["ewt"] * 1e4}
+
+
+def _block_products(model: Prosail, block: Mapping[str, np.ndarray], out: CanopyReflectance,
+                    sky: SkyIllumination | None = None) -> dict[str, np.ndarray]:
+    """:func:`canopy_products` of a table block (rows may mix ``lidf_type``)."""
+    dt = model.wavelengths.dtype
+    n = len(block["lai"])
+    vals = {k: jnp.asarray(v, dt) for k, v in block.items() if np.asarray(v).dtype.kind in "fiu"}
+    soil = model.soil_model(DryWetSoilParams(vals["soil_brightness"], vals["soil_dryness"]))
+    types = np.asarray(block.get("lidf_type", np.full(n, "campbell")), dtype=str)
+    res = {k: np.asarray(v) for k, v in canopy_products(model, vals, out, soil, sky).items()}
+    for t in sorted(set(types.tolist()) - {"campbell"}):
+        rows = types == t
+        lidf_b = vals.get("lidf_b", jnp.zeros_like(vals["lai"]))
+        res["fcover"][rows] = np.asarray(fcover(vals["lai"], vals["lidf_a"], lidf_b, lidf_type=t))[rows]
+    return res
+
+
+def prosail_products(model: Prosail, columns: Mapping[str, np.ndarray], sky: SkyIllumination | None = None, *,
+                     chunk_size: int = 2048) -> dict[str, np.ndarray]:
+    """``fapar``, ``fcover``, ``ccc``, ``cwc`` ``(n,)`` of every row of a PROSAIL parameter table (host-level,
+    in chunks; :func:`canopy_products`: ``fapar`` black-sky with ``sky=None``, else under direct + diffuse
+    light)."""
+    chunk_size = check_chunk_size(chunk_size)
+    n = len(next(iter(columns.values())))
+    parts = []
+    for start in range(0, n, chunk_size):
+        block = {k: np.asarray(v)[start:start + chunk_size] for k, v in columns.items()}
+        parts.append(_block_products(model, block, simulate_prosail(block, model), sky))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def write_prosail_parquet(path, model: Prosail, columns: Mapping[str, np.ndarray], *,
@@ -223,9 +325,12 @@ def write_prosail_parquet(path, model: Prosail, columns: Mapping[str, np.ndarray
         return writer.rows
 
 
-def sample_prosail_table(prior: Prior, n: int, key: PRNGKeyArray, model: Prosail) -> dict[str, np.ndarray]:
-    """Draw ``n`` parameter rows from ``prior`` (names must be leaf-model or canopy names; missing optional ones
-    take their defaults) and complete them to a full, validated table (``lidf_type = "campbell"``)."""
+def sample_prosail_table(prior: Prior | AtbdPrior, n: int, key: PRNGKeyArray, model: Prosail
+                         ) -> dict[str, np.ndarray]:
+    """Draw ``n`` parameter rows from ``prior`` (a :class:`Prior`, an :class:`~leafjax.simulation.AtbdPrior` or
+    anything with ``names`` and ``sample(key, n, dtype)``; names must be leaf-model or canopy names; missing
+    optional ones take their defaults) and complete them to a full, validated table (``lidf_type =
+    "campbell"``)."""
     allowed = set(model.leaf_model.params_type.names) | set(CANOPY_NAMES)
     unknown = [k for k in prior.names if k not in allowed]
     if unknown:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Sequence
 
 import equinox as eqx
 import jax
@@ -27,6 +28,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._tables import read_csv_bytes, read_packaged_csv
 from ._axes import SpectralAxis, canonical_unit, convert
+from ._bands import canonical_band, is_centres_fwhm_header, read_centres_fwhm, sensor_key
 from ._noise import AbstractNoise as AbstractNoise, GaussianNoise as GaussianNoise  # noqa: F401 (old location)
 
 #: Known sensor names → packaged SRF tables (1 nm).
@@ -90,6 +92,19 @@ class SpectralResponse(eqx.Module):
     def centres(self) -> Float[Array, "band"]:
         """Response-weighted mean position of each band (in :attr:`unit`, nm by default)."""
         return self.weights @ self.wavelengths
+
+    def select(self, bands: Sequence[str]) -> "SpectralResponse":
+        """The response of a subset of bands, in the order of ``bands`` (aliases accepted, see
+        :func:`~leafjax.spectral.canonical_band`: ``"B02"`` → ``"B2"`` for Sentinel-2, ``"SR_B5"`` → ``"NIR"`` for
+        Landsat); the weight rows are kept exactly.
+
+        Raises:
+            ValueError: for an empty selection, an unknown band (the message lists the bands) or a repeated one.
+        """
+        names = tuple(_chosen_bands(bands, self.name, self.band_names))
+        rows = np.asarray([self.band_names.index(n) for n in names])
+        return SpectralResponse(wavelengths=self.wavelengths, weights=self.weights[rows], band_names=names,
+                                name=self.name, unit=self.unit)
 
     def centres_in(self, unit: str) -> Float[Array, "band"]:
         """Band centres (:attr:`centres`) converted to ``unit`` (a position conversion, see ``_axes``)."""
@@ -225,25 +240,38 @@ def _keep_last_segment(column: np.ndarray) -> np.ndarray:
     return out
 
 
-def load_srf(sensor: str | Path, wavelengths=None, *, dtype=None, max_outside: float = MAX_RESPONSE_OUTSIDE
-             ) -> SpectralResponse:
+def _chosen_bands(bands: Sequence[str] | str, sensor: str, names: Sequence[str]) -> list[str]:
+    """Canonical names of a band selection (each once, at least one) among a sensor's ``names``."""
+    chosen = [canonical_band(b, sensor, bands=names) for b in ((bands,) if isinstance(bands, str) else bands)]
+    if not chosen or len(set(chosen)) != len(chosen):
+        raise ValueError(f"bands must name each band once (at least one), got {list(bands)}")
+    return chosen
+
+
+def load_srf(sensor: str | Path, wavelengths=None, *, bands: Sequence[str] | None = None, dtype=None,
+             max_outside: float = MAX_RESPONSE_OUTSIDE) -> SpectralResponse:
     """Spectral response of a known sensor or of a user CSV table.
 
     **Arguments:**
-    - ``sensor``: one of :data:`SENSORS` (case-insensitive; ``_`` or ``-``), or the path of a CSV file whose first
-      column is the wavelength (nm) and whose other columns are the relative responses of the bands.
-    - ``wavelengths``: grid (nm) of the spectra to convolve (e.g. 400–2400); default: the table grid.
+    - ``sensor``: one of :data:`SENSORS` (case-insensitive; ``_`` or ``-``; short forms ``"S2A"``, ``"L8"``), or
+      the path of a CSV file: either a response table (first column the wavelength in nm, then the relative
+      response of each band) or a band table with the header ``band,centre,fwhm`` (nm; Gaussian bands, see
+      :meth:`SpectralResponse.from_centres_fwhm`, e.g. PRISMA or EnMAP).
+    - ``wavelengths``: grid (nm) of the spectra to convolve (e.g. 400–2400); default: the table grid (for a
+      band table: 1 nm from 3 FWHM below the first band to 3 FWHM above the last).
+    - ``bands``: a subset of bands, in this order (aliases accepted, see :func:`canonical_band`); only these are
+      checked against the grid range.  Default: all.
     - ``dtype``, ``max_outside``: see :meth:`SpectralResponse.from_table`.
 
     Raises:
-        ValueError: for an unknown sensor name that is not an existing file.
+        ValueError: for an unknown sensor name that is not an existing file, or an unknown band.
 
     Example:
         >>> srf = load_srf("sentinel-2a", wavelengths=range(400, 2401))
         >>> srf.band_names[:3], srf.n_bands
         (('B2', 'B3', 'B4'), 10)
     """
-    key = str(sensor).lower().replace("_", "-")
+    key = sensor_key(str(sensor))
     if key in SENSORS:
         header, data = read_packaged_csv("leafjax.spectral", SENSORS[key])
         name = key
@@ -254,10 +282,26 @@ def load_srf(sensor: str | Path, wavelengths=None, *, dtype=None, max_outside: f
         path = Path(sensor)
         if not path.is_file():
             raise ValueError(f"unknown sensor {str(sensor)!r}: not one of {', '.join(SENSORS)} nor an existing "
-                             "CSV file (wavelength in nm, then one column per band)")
-        header, data = read_csv_bytes(path.read_bytes())
+                             "CSV file (wavelength in nm, then one column per band; or band,centre,fwhm)")
         name = path.stem
-    return SpectralResponse.from_table(data[:, 0], data[:, 1:], header[1:], name, on=wavelengths,
+        first = path.read_text(encoding="utf-8-sig").split("\n", 1)[0].split(",")
+        if is_centres_fwhm_header(first):
+            names, centres, fwhm = read_centres_fwhm(path)
+            if bands is not None:
+                pick = [names.index(b) for b in _chosen_bands(bands, name, names)]
+                names, centres, fwhm = tuple(names[i] for i in pick), centres[pick], fwhm[pick]
+            grid = (np.arange(math.floor(np.min(centres - 3 * fwhm)), math.ceil(np.max(centres + 3 * fwhm)) + 1.0)
+                    if wavelengths is None else wavelengths)
+            return SpectralResponse.from_centres_fwhm(centres, fwhm, grid, names=names, name=name,
+                                                      max_outside=max_outside, dtype=dtype)
+        header, data = read_csv_bytes(path.read_bytes())
+    srf_names = header[1:]
+    response = data[:, 1:]
+    if bands is not None:
+        chosen = _chosen_bands(bands, name, srf_names)
+        response = response[:, [srf_names.index(b) for b in chosen]]
+        srf_names = chosen
+    return SpectralResponse.from_table(data[:, 0], response, srf_names, name, on=wavelengths,
                                        max_outside=max_outside, dtype=dtype)
 
 

@@ -29,7 +29,7 @@ def table(tmp_path_factory):
 
 
 def test_registry_maps_every_model_to_one_task():
-    assert list(ARCHIVE_TASKS) == ["prospect-d", "prospect-pro", "prosail"]
+    assert list(ARCHIVE_TASKS) == ["prospect-d", "prospect-pro", "prosail", "scene"]
     assert get_task("PROSPECT_PRO") == LeafArchiveTask("prospect-pro")
     assert isinstance(get_task("prosail"), CanopyArchiveTask)
     with pytest.raises(ValueError, match="unknown model 'prospect-7'; choose one of: prospect-d, prospect-pro"):

@@ -93,8 +93,16 @@ def test_wavelength_columns_without_sensor(tmp_path):
 
 @pytest.mark.parametrize("change,extra,needle", [
     (lambda df: df.drop(columns=["sza", "raa"]), [], "missing geometry column(s) sza, raa"),
-    (lambda df: df.drop(columns=["R_B5"]), [], "missing R_B5"),
+    (lambda df: df.drop(columns=["R_B5"]), ["--bands", "B2,B03,B4,B5,B8A"], "missing R_B5"),
     (lambda df: df.rename(columns={"R_B5": "R_B99"}), [], "unknown R_B99"),
+    (lambda df: df.assign(R_B02=df["R_B2"]), [], "R_B2 and R_B02 are both band B2"),
+    (lambda df: df.drop(columns=[c for c in df.columns if c.startswith("R_") and c not in ("R_B3", "R_B4")]), [],
+     "at least 3 are needed"),
+    (lambda df: df, ["--bands", "B2,B3,B13"], "unknown band 'B13'"),
+    (lambda df: df, ["--method", "knn"], "--method must be one of lm, hybrid, lut"),
+    (lambda df: df, ["--method", "lut", "--products", "lai,gai"], "unknown product 'gai'"),
+    (lambda df: df, ["--method", "lut", "--route-options", "nn=3"], "bad options for method 'lut'"),
+    (lambda df: df, ["--method", "hybrid", "--free", "lai,chl"], "method lm only"),
     (lambda df: df, ["--sensor", "modis"], "unknown sensor"),
     (lambda df: df, ["--leaf-model", "x"], "--leaf-model"),
     (lambda df: df.rename(columns={"R_B4": "R_665"}), [], "are wavelengths"),
@@ -108,8 +116,34 @@ def test_bad_canopy_archives_one_line_errors(archive, tmp_path, capsys, change, 
     assert not (tmp_path / "o.parquet").exists()
 
 
-def test_sensor_option_needs_prosail(archive, tmp_path, capsys):
+@pytest.mark.parametrize("extra", [["--sensor", "sentinel-2a"], ["--method", "lut"], ["--products", "lai"],
+                                   ["--bands", "B2,B3,B4"]])
+def test_sensor_option_needs_prosail(archive, tmp_path, capsys, extra):
     _, path, _, _ = archive
-    assert main(["invert", str(path), "--out", str(tmp_path / "o.parquet"), "--model", "prospect-d", "--sensor",
-                 "sentinel-2a"]) == 2
+    assert main(["invert", str(path), "--out", str(tmp_path / "o.parquet"), "--model", "prospect-d", *extra]) == 2
     assert "need --model prosail" in capsys.readouterr().err
+
+
+def test_l2a_band_aliases_and_subsets_resolve_to_the_sensor_bands(archive, tmp_path):
+    """``R_B02``-style columns in any order, without B8: the bands used are the sensor's, in its order, and the
+    response is exactly ``load_srf(...).select(...)`` of those rows (no solve: this checks the set-up only)."""
+    from leafjax.archive import CanopyArchiveTask
+
+    _, _, df, _ = archive
+    renamed = df.drop(columns=["R_B8"]).rename(columns={"R_B2": "R_B02", "R_B3": "R_B03", "R_B8A": "R_b8a"})
+    renamed = renamed[["R_B12", *[c for c in renamed.columns if c != "R_B12"]]]
+    renamed.to_csv(tmp_path / "l2a.csv", index=False)
+    task = CanopyArchiveTask()
+    info = task.open(tmp_path / "l2a.csv", SETTINGS)
+    settings = task.resolve(SETTINGS, info)
+    bands = ("B2", "B3", "B4", "B5", "B6", "B7", "B8A", "B11", "B12")
+    assert settings.bands == bands and info.r_columns[0] == "R_B02" and info.r_columns[-1] == "R_B12"
+    state = task.setup(settings, info)
+    full = load_srf("sentinel-2a", GRID, dtype=np.float64)
+    rows = [full.band_names.index(b) for b in bands]
+    np.testing.assert_array_equal(np.asarray(state.srf.weights), np.asarray(full.weights)[rows])
+    assert "R_B8" not in info.carried and "sza" in info.carried
+    only = task.resolve(ArchiveSettings(**{**SETTINGS.__dict__, "bands": ("b8a", "B04", "B3")}),
+                        task.open(tmp_path / "l2a.csv",
+                                  ArchiveSettings(**{**SETTINGS.__dict__, "bands": ("b8a", "B04", "B3")})))
+    assert only.bands == ("B3", "B4", "B8A")

@@ -101,3 +101,24 @@ def test_bad_arguments_one_line_errors(tmp_path, params_csv, capsys, argv, needl
     err = capsys.readouterr().err.strip()
     assert err.startswith("leafjax: error:") and needle in err and "\n" not in err
     assert not (tmp_path / "a.parquet").exists()
+
+
+def test_invert_help_lists_the_route_options(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["invert", "--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--method", "--products", "--bands", "--route-options"):
+        assert flag in text, flag
+
+
+def test_route_options_are_parsed_to_typed_pairs():
+    from leafjax.cli._common import CLIError
+    from leafjax.cli._invert import parse_route_options
+
+    assert parse_route_options("n=2000, k=20,sky=false,aot550=0.2,prior=uniform") == (
+        ("n", 2000), ("k", 20), ("sky", False), ("aot550", 0.2), ("prior", "uniform"))
+    assert parse_route_options(None) == ()
+    for bad in ("n", "n=1,n=2", "=3", "n="):
+        with pytest.raises(CLIError, match="--route-options"):
+            parse_route_options(bad)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-COMMANDS = ("simulate", "forward", "invert", "demo")
+COMMANDS = ("simulate", "forward", "invert", "map", "demo")
 
 PROBE = """
 import contextlib, io, sys

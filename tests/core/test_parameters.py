@@ -81,7 +81,7 @@ def test_former_tables_keep_their_values():
 
     assert CANOPY_BOUNDS == {"lai": (0.0, 15.0), "lidf_a": (-1.0, 90.0), "lidf_b": (-1.0, 1.0),
                              "hotspot": (0.0, 1.0), "sza": (0.0, 89.0), "vza": (0.0, 89.0), "raa": (-360.0, 360.0),
-                             "soil_brightness": (0.0, 3.0), "soil_dryness": (0.0, 1.0)}
+                             "soil_brightness": (0.0, 3.5), "soil_dryness": (0.0, 1.0)}
     assert CANOPY_DEFAULTS == {"lidf_b": 0.0, "hotspot": 0.01, "sza": 30.0, "vza": 0.0, "raa": 0.0}
     from leafjax.transfer import PRIOR_RANGES
 

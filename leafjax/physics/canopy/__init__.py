@@ -1,5 +1,6 @@
 """Canopy radiative transfer: 4SAIL with the Kuusk hotspot, leaf-angle distributions, sun/view geometry, the
-PROSAIL coupling of a leaf model, 4SAIL and a soil model, and fCover (all pure, jit/vmap/grad-able, batched)."""
+PROSAIL coupling of a leaf model, 4SAIL and a soil model, fCover, and the reflectance observed and the fAPAR under
+direct + diffuse sky light (all pure, jit/vmap/grad-able, batched)."""
 
 from ._fcover import fcover as fcover
 from ._inputs import ProsailParams as ProsailParams, SunViewGeometry as SunViewGeometry
@@ -12,6 +13,12 @@ from ._lidf import (
     campbell_lidf as campbell_lidf,
     lidf as lidf,
     verhoef_lidf as verhoef_lidf,
+)
+from ._observed import (
+    PAR_BAND_NM as PAR_BAND_NM,
+    absorbed_fraction as absorbed_fraction,
+    fapar as fapar,
+    sky_reflectance as sky_reflectance,
 )
 from ._prosail import (
     REFLECTANCE_FACTORS as REFLECTANCE_FACTORS,
