@@ -286,7 +286,7 @@ class CanopyArchiveTask(AbstractRowTask):
         if uses_routes(settings):
             from ._canopy_products import route_columns
 
-            return route_columns(settings, free) + self.diagnostic_columns()
+            return route_columns(settings) + self.diagnostic_columns()
         cols = [c for n in reported_names(free) for c in ((n, f"{n}_std") if n in free else (n,))]
         return tuple(cols) + self.diagnostic_columns()
 

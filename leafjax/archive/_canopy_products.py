@@ -17,10 +17,9 @@ goes through :func:`leafjax.products.retrieve_products` with the route object of
   NaN estimates and status ``invalid_input``.
 
 Output columns (after the carried ones): each product and ``<product>_std`` (:data:`leafjax.products.PRODUCTS`
-order of ``settings.products``; units :data:`leafjax.products.PRODUCT_UNITS`), then for ``lm`` the free
-parameters that are not products (only once :class:`~leafjax.products.ProductResult` has a ``params`` field; it
-has none yet, so none are written), then ``rmse`` (band RMSE of the forward model at the
-estimate), ``iterations`` (0 for the table and network routes, which do not iterate), ``status``,
+order of ``settings.products``; units :data:`leafjax.products.PRODUCT_UNITS`), then ``rmse`` (band RMSE of the
+forward model at the estimate), ``iterations`` (0: :class:`~leafjax.products.ProductResult` reports none),
+``status``,
 ``quality_flags``.  Known structure columns (``lidf_a``, ...) are carried, not used, by the routes.
 """
 
@@ -64,27 +63,9 @@ def route_of(settings: ArchiveSettings):
     return get_route(settings.method, **route_kwargs(settings))
 
 
-def _has_params() -> bool:
-    """Whether :class:`~leafjax.products.ProductResult` reports the fitted parameters (``params``)."""
-    import dataclasses
-
-    from ..products import ProductResult
-
-    return "params" in {f.name for f in dataclasses.fields(ProductResult)}
-
-
-def parameter_names(settings: ArchiveSettings, free: tuple[str, ...]) -> tuple[str, ...]:
-    """For ``lm``, when the route reports them: the free parameters that are not products (written after the
-    products); else none."""
-    if settings.method != "lm" or not _has_params():
-        return ()
-    return tuple(f for f in free if f not in settings.products)
-
-
-def route_columns(settings: ArchiveSettings, free: tuple[str, ...]) -> tuple[str, ...]:
-    """Estimate columns of a route run: ``<product>, <product>_std`` each, then :func:`parameter_names`."""
-    cols = [c for p in settings.products for c in (p, f"{p}_std")]
-    return tuple(cols) + parameter_names(settings, free)
+def route_columns(settings: ArchiveSettings) -> tuple[str, ...]:
+    """Estimate columns of a route run: ``<product>, <product>_std`` each."""
+    return tuple(c for p in settings.products for c in (p, f"{p}_std"))
 
 
 @dataclass(frozen=True)
@@ -147,8 +128,7 @@ def run_route(state: RouteState, chunk: Chunk):
     quality[bad] |= int(Quality.INVALID_GEOMETRY)
     rows = np.flatnonzero((quality & int(NOT_INVERTED)) == 0)
     status = np.full(n, int(Status.INVALID_INPUT), np.int8)
-    names = parameter_names(settings, state.free)
-    cols = {c: np.full(n, np.nan) for c in route_columns(settings, state.free)}
+    cols = {c: np.full(n, np.nan) for c in route_columns(settings)}
     extra = {"rmse": np.full(n, np.nan), "iterations": np.zeros(n, np.int32)}
     if rows.size:
         sel = padded_rows(rows, pad_size(rows.size, settings.chunk_size))
@@ -159,14 +139,7 @@ def run_route(state: RouteState, chunk: Chunk):
         for p in settings.products:
             cols[p][rows] = np.asarray(res.values[p])[:k]
             cols[f"{p}_std"][rows] = np.asarray(res.std[p])[:k]
-        params = getattr(res, "params", None) or {}
-        for name in names:
-            if name in params:
-                cols[name][rows] = np.asarray(params[name])[:k]
         extra["rmse"][rows] = np.asarray(res.rmse)[:k]
-        iters = getattr(res, "iterations", None)
-        if iters is not None:
-            extra["iterations"][rows] = np.asarray(iters)[:k]
         status[rows] = np.asarray(res.status)[:k]
         quality[rows] |= np.asarray(res.quality, np.int32)[:k]
     return output_rows(chunk.carried, cols, extra, status, quality)

@@ -23,10 +23,9 @@ import numpy as np
 from jaxtyping import Array, PRNGKeyArray
 
 from ..physics.canopy._fcover import fcover
+from ..physics.canopy._observed import canopy_chlorophyll, canopy_water
 from ..physics.canopy._prosail import Prosail
-from ..physics.canopy._sail import CanopyParams
 from ..physics.sky._diffuse import SkyIllumination
-from ..physics.soil._soil import DryWetSoilParams
 from ..simulation._prosail import canopy_products, observed_reflectance, prosail_state
 from ..spectral._response import SpectralResponse, convolve
 from ._problem import AbstractProblem
@@ -44,11 +43,7 @@ def forward_bands(model: Prosail, srf: SpectralResponse, values: Mapping[str, Ar
     the bidirectional ``rsot`` (``sky=None``), or with a :class:`~leafjax.physics.sky.SkyIllumination` the
     reflectance under direct + diffuse light, ``sky_reflectance(out, sky(wavelengths, sza))`` (Verhoef & Bach
     2007), convolved with ``srf``."""
-    leaf_cls = model.leaf_model.params_type
-    leaf = leaf_cls(**{n: values[n] for n in leaf_cls.names})
-    canopy = CanopyParams(**{n: values[n] for n in CanopyParams.names})
-    soil = DryWetSoilParams(values["soil_brightness"], values["soil_dryness"])
-    out = model(leaf, canopy, soil)
+    out, _ = prosail_state(model, values)
     return convolve(observed_reflectance(out, model, values["sza"], sky), srf)
 
 
@@ -105,7 +100,7 @@ class CanopyProblem(AbstractProblem):
         if self.products == ("fcover",):  # the former derived set (no PROSAIL run)
             return {"fcover": fcover(v["lai"], v["lidf_a"], v["lidf_b"])}
         cheap = {"fcover": lambda: fcover(v["lai"], v["lidf_a"], v["lidf_b"]),
-                 "ccc": lambda: v["lai"] * v["chl"] * 0.01, "cwc": lambda: v["lai"] * v["ewt"] * 1e4}
+                 "ccc": lambda: canopy_chlorophyll(v["lai"], v["chl"]), "cwc": lambda: canopy_water(v["lai"], v["ewt"])}
         out = {p: cheap[p]() for p in self.products if p in cheap}
         if "fapar" in self.products:  # black-sky fAPAR of the estimate (direct sun at the pixel's sza)
             state, soil = prosail_state(self.model, v)

@@ -24,8 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..inversion._canopy import DEFAULT_FIXED
-from ..physics.canopy import CanopyParams, Prosail, fcover
+from ..physics.canopy import CanopyParams, Prosail, canopy_chlorophyll, canopy_water, fcover
 from ..physics.soil._soil import DryWetSoilParams
+from ..simulation._prosail import prosail_state
 
 #: Rows per compiled fAPAR program (the last chunk is padded, so every call shares one compilation).
 FAPAR_CHUNK: int = 1024
@@ -35,12 +36,12 @@ FD_STEPS: dict[str, float] = {"lai": 0.01, "lidf_a": 0.1, "chl": 0.1, "ewt": 1e-
 
 def ccc_from(lai, chl):
     """Canopy chlorophyll content (g/m²) from ``lai`` (m²/m²) and leaf ``chl`` (µg/cm²): ``lai·chl·0.01``."""
-    return np.asarray(np.asarray(lai, np.float64) * np.asarray(chl, np.float64) * 0.01)
+    return np.asarray(canopy_chlorophyll(np.asarray(lai, np.float64), np.asarray(chl, np.float64)))
 
 
 def cwc_from(lai, ewt):
     """Canopy water content (g/m²) from ``lai`` (m²/m²) and leaf ``ewt`` (g/cm²): ``lai·ewt·1e4``."""
-    return np.asarray(np.asarray(lai, np.float64) * np.asarray(ewt, np.float64) * 1e4)
+    return np.asarray(canopy_water(np.asarray(lai, np.float64), np.asarray(ewt, np.float64)))
 
 
 def product_std(lai, value, std_lai, std_value, scale: float, cov=None) -> np.ndarray:
@@ -85,12 +86,8 @@ def complete_parameters(model: Prosail, values: Mapping[str, np.ndarray], n: int
 def _fapar_chunk(model: Prosail, values: dict):
     from ..physics.canopy import fapar
 
-    leaf_cls = model.leaf_model.params_type
-    leaf = leaf_cls(**{k: values[k] for k in leaf_cls.names})
-    canopy = CanopyParams(**{k: values[k] for k in CanopyParams.names})
-    soil = DryWetSoilParams(values["soil_brightness"], values["soil_dryness"])
-    out = model(leaf, canopy, soil, block_size=None)
-    return fapar(out, model.soil_model(soil), model.wavelengths)
+    out, soil = prosail_state(model, values)
+    return fapar(out, soil, model.wavelengths)
 
 
 def padded_chunks(values: Mapping[str, np.ndarray], n: int, dtype):

@@ -54,11 +54,7 @@ def _as_items(kw) -> tuple:
     return tuple(sorted(dict(kw).items()))
 
 
-@eqx.filter_jit
-def _forward_chunk(model, srf, sky, values):
-    if sky is None:
-        return forward_bands(model, srf, values)
-    return forward_bands(model, srf, values, sky=sky)
+_forward_chunk = eqx.filter_jit(forward_bands)
 
 
 def forward_rmse(model, srf, sky, values: dict[str, np.ndarray], bands: np.ndarray) -> np.ndarray:
@@ -67,7 +63,7 @@ def forward_rmse(model, srf, sky, values: dict[str, np.ndarray], bands: np.ndarr
     (padded chunks: :func:`~leafjax.products._derive.padded_chunks`)."""
     n = bands.shape[0]
     full = complete_parameters(model, values, n)
-    out = [np.asarray(_forward_chunk(model, srf, sky, block), np.float64)[:rows.stop - rows.start]
+    out = [np.asarray(_forward_chunk(model, srf, block, sky), np.float64)[:rows.stop - rows.start]
            for rows, block in padded_chunks(full, n, np.dtype(model.wavelengths.dtype))]
     sq = (np.concatenate(out) - bands) ** 2
     return np.sqrt(np.nanmean(sq, axis=-1))

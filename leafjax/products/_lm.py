@@ -28,6 +28,7 @@ from ..inversion._canopy import CANOPY_PRODUCTS, CANOPY_SIGMA, DEFAULT_FREE, INV
 from ..inversion._invert import invert
 from ..inversion._solver_lm import BatchedLevenbergMarquardt
 from ..inversion._quality import check_free
+from ..physics.canopy import CCC_SCALE, CWC_SCALE
 from ._derive import ccc_from, cwc_from, fapar_of, fcover_of, finite_difference_std, product_std
 from ._result import concatenate, fit_bits, make_result
 from ._routes import AbstractRoute, base_state, check_config, check_state
@@ -127,7 +128,7 @@ def lm_products(model, est: Mapping[str, np.ndarray], sd: Mapping[str, np.ndarra
             values[p], std[p] = est["lai"], s["lai"]
             continue
         if p in ("ccc", "cwc"):
-            leaf, scale, fn = ("chl", 0.01, ccc_from) if p == "ccc" else ("ewt", 1e4, cwc_from)
+            leaf, scale, fn = ("chl", CCC_SCALE, ccc_from) if p == "ccc" else ("ewt", CWC_SCALE, cwc_from)
             values[p] = est[p] if p in est else fn(est["lai"], est[leaf])
             std[p] = sd[p] if p in sd else product_std(est["lai"], est[leaf], s["lai"], s[leaf], scale)
             continue

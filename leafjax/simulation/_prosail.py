@@ -59,7 +59,7 @@ from ..core import AbstractNoise
 from ..io._columns import format_wavelength
 from ..io._outputs import TableStreamWriter
 from ..physics.canopy._fcover import fcover
-from ..physics.canopy._observed import fapar, sky_reflectance
+from ..physics.canopy._observed import canopy_chlorophyll, canopy_water, fapar, sky_reflectance
 from ..physics.canopy._prosail import REFLECTANCE_FACTORS, Prosail, prosail, simulate_prosail
 from ..physics.canopy._sail import CanopyParams, CanopyReflectance
 from ..physics.sky._diffuse import SkyIllumination
@@ -260,7 +260,7 @@ def canopy_products(model: Prosail, values: Mapping[str, Array], out: CanopyRefl
     b = values.get("lidf_b", jnp.zeros_like(lai))
     return {"fapar": fapar(out, soil, grid, diffuse=d),
             "fcover": fcover(lai, values["lidf_a"], b, lidf_type=lidf_type),
-            "ccc": lai * values["chl"] * 0.01, "cwc": lai * values["ewt"] * 1e4}
+            "ccc": canopy_chlorophyll(lai, values["chl"]), "cwc": canopy_water(lai, values["ewt"])}
 
 
 def _block_products(model: Prosail, block: Mapping[str, np.ndarray], out: CanopyReflectance,

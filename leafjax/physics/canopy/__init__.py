@@ -15,8 +15,12 @@ from ._lidf import (
     verhoef_lidf as verhoef_lidf,
 )
 from ._observed import (
+    CCC_SCALE as CCC_SCALE,
+    CWC_SCALE as CWC_SCALE,
     PAR_BAND_NM as PAR_BAND_NM,
     absorbed_fraction as absorbed_fraction,
+    canopy_chlorophyll as canopy_chlorophyll,
+    canopy_water as canopy_water,
     fapar as fapar,
     sky_reflectance as sky_reflectance,
 )

@@ -42,6 +42,22 @@ from ._sail import CanopyReflectance
 
 #: The photosynthetically active band (nm).
 PAR_BAND_NM: tuple[float, float] = (400.0, 700.0)
+#: g/m² of canopy chlorophyll per unit ``lai · chl`` (m²/m² · µg/cm²): 1 µg/cm² = 0.01 g/m².
+CCC_SCALE: float = 0.01
+#: g/m² of canopy water per unit ``lai · ewt`` (m²/m² · g/cm²): 1 g/cm² = 10⁴ g/m².
+CWC_SCALE: float = 1e4
+
+
+def canopy_chlorophyll(lai, chl):
+    """Canopy chlorophyll content CCC (g/m²) = ``lai · chl · 0.01`` (``lai`` m²/m², leaf ``chl`` µg/cm²; Weiss &
+    Baret 2016, S2ToolBox ATBD); NumPy or JAX arrays."""
+    return lai * chl * CCC_SCALE
+
+
+def canopy_water(lai, ewt):
+    """Canopy water content CWC (g/m²) = ``lai · ewt · 10⁴`` (``lai`` m²/m², leaf ``ewt`` g/cm²); NumPy or JAX
+    arrays."""
+    return lai * ewt * CWC_SCALE
 
 
 def _like(x, ref: Array) -> Array:
