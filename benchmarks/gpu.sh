@@ -4,6 +4,7 @@
 #   bash benchmarks/gpu.sh physics   OUT   # PROSPECT-D forward (batch 1e6), PROSAIL forward, batch inversion
 #   bash benchmarks/gpu.sh networks  OUT   # training throughput of every network; batched vs one-by-one fits
 #   bash benchmarks/gpu.sh products  OUT   # product routes (lm, hybrid, lut) on a synthetic 10^6-pixel scene
+#   bash benchmarks/gpu.sh lst       OUT   # thermal band-model fit, LST simulation and physical inversion
 #   bash benchmarks/gpu.sh study     OUT   # LODO network grid (resumable: rerun until it prints "complete"),
 #                                          # then the leaf-trait study on its predictions
 #
@@ -12,7 +13,7 @@
 # BUDGET (seconds of grid fitting per call, default 480) set the study stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?stage: physics, networks, products or study}
+stage=${1:?stage: physics, networks, products, lst or study}
 out=${2:?output folder}
 mkdir -p "$out"
 py=${PYTHON:-python3}
@@ -36,6 +37,10 @@ networks)
   ;;
 products)
   "$py" benchmarks/scene_routes.py --gpu 2>&1 | tee "$out/scene_routes.txt"
+  ;;
+lst)
+  "$py" benchmarks/lst.py --data "${THERMAL:-../shared/data/thermal}" --n 1000000 --pixels 65536 --gpu 2>&1 \
+    | tee "$out/lst.txt"
   ;;
 study)
   "$py" -m experiments.lodo_networks.run --grid "${GRID:-full}" --data "$data" \

@@ -31,6 +31,21 @@ HEMISPHERICAL_ANGLE_DEG: float = 90.0
 EULER_GAMMA: float = 0.57721566490153286060651209008240243
 DEG2RAD: float = math.pi / 180.0
 
+# --- thermal infrared (CODATA 2018 exact SI values; WMO/ICAO standard gravity) -----------------------------------
+#: Planck constant h (J s), speed of light in vacuum c (m/s), Boltzmann constant k (J/K): CODATA 2018, exact.
+PLANCK_H: float = 6.62607015e-34
+SPEED_OF_LIGHT: float = 299792458.0
+BOLTZMANN_K: float = 1.380649e-23
+#: First radiation constant for radiance per wavenumber, 2hc² (W m² sr⁻¹), and second radiation constant hc/k (m K).
+PLANCK_C1: float = 2.0 * PLANCK_H * SPEED_OF_LIGHT**2
+PLANCK_C2: float = PLANCK_H * SPEED_OF_LIGHT / BOLTZMANN_K
+#: Avogadro constant (mol⁻¹, CODATA 2018 exact) and standard gravity (m s⁻², CGPM 1901).
+AVOGADRO: float = 6.02214076e23
+STANDARD_GRAVITY: float = 9.80665
+#: Molar masses of dry air and water (g/mol; dry air: US Standard Atmosphere 1976; water: IUPAC).
+MOLAR_MASS_DRY_AIR: float = 28.9644
+MOLAR_MASS_WATER: float = 18.01528
+
 # --- PROSPECT-PRO nitrogen -----------------------------------------------------------------------------------
 #: Protein-to-nitrogen mass ratio (g protein per g N); Féret et al. 2021, RSE 252:112173, after Jones (1931).
 PROTEIN_TO_NITROGEN: float = 4.43

@@ -44,6 +44,7 @@ _VERHOEF2007 = "Verhoef et al. (2007) IEEE TGRS 45:1808 (4SAIL)"
 _KUUSK1991 = "Kuusk (1991), Photon-Vegetation Interactions (hotspot)"
 _PROSAIL_SOIL = "Jacquemoud et al. (2009) RSE 113:S56 (PROSAIL dry/wet soil mixture)"
 _ATBD2016 = "Weiss & Baret (2016) S2ToolBox Level 2 products: LAI, FAPAR, FCOVER, ATBD v1.1"
+_WAN1996 = "Wan & Dozier (1996) IEEE TGRS 34:892 (generalized split-window LST)"
 _MEEUS1998 = "Meeus (1998) Astronomical Algorithms, 2nd ed. (solar azimuth)"
 
 
@@ -136,6 +137,16 @@ AZIMUTHS: tuple[ParameterSpec, ...] = (
     S("vaa", "deg", 0.0, 360.0, 0.0, "view azimuth angle: of the sensor seen from the pixel "
       "(clockwise from north)", _MEEUS1998),
 )
+# --- thermal infrared: land-surface temperature ---------------------------------------------------------------
+#: Land-surface temperature retrieval (``leafjax simulate --model lst``, split-window, physical inversion).
+#: ``emissivity_b1..4`` are band-averaged emissivities of the four thermal bands; ``wvc`` the column water vapour.
+LST: tuple[ParameterSpec, ...] = (
+    S("lst", "K", 180.0, 360.0, 300.0, "land-surface (skin) temperature", _WAN1996),
+    *(S(f"emissivity_b{i}", "-", 0.5, 1.0, 0.97, f"band-averaged surface emissivity, thermal band {i}", _WAN1996)
+      for i in range(1, 5)),
+    S("wvc", "g/cm2", 0.0, 10.0, 2.0, "total column water vapour (precipitable water)", _WAN1996),
+    S("vza", "deg", 0.0, 89.0, 0.0, "view zenith angle", _VERHOEF2007),
+)
 del S
 
 
@@ -158,6 +169,7 @@ MODELS: dict[str, tuple[ParameterSpec, ...]] = {
     "canopy-derived": CANOPY_DERIVED,
     "prospect": _union(PROSPECT_D, PROSPECT_PRO, LEAF_DERIVED),
     "prosail": _union(PROSPECT_D, PROSPECT_PRO, SAIL, SOIL),
+    "lst": LST,
 }
 
 _ALL: dict[str, ParameterSpec] = {s.name: s for s in _union(*MODELS.values(), AZIMUTHS)}

@@ -57,3 +57,7 @@ def _release_compiled_programs():
     """
     yield
     jax.clear_caches()
+
+
+# Thermal (land-surface-temperature) shared-data fixtures, available to every test module.
+from thermal_fixtures import fitted_band_model, lwir_truth, thermal_folder  # noqa: E402, F401

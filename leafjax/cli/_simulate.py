@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import _canopy
+from . import _canopy, _lst
 from ._common import (
     CLIError,
     add_compile_cache_option,
@@ -30,8 +30,8 @@ _OUT_HELP = "output file: .parquet/.pq (Parquet) or .csv (CSV), the format the e
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("simulate", help="sample parameters from a prior, simulate spectra, write a table")
-    p.add_argument("--model", required=True, help="prospect-d | prospect-pro | prosail")
-    p.add_argument("--n", required=True, help="number of spectra (a positive integer)")
+    p.add_argument("--model", required=True, help="prospect-d | prospect-pro | prosail | lst")
+    p.add_argument("--n", required=True, help="number of spectra or samples (a positive integer)")
     p.add_argument("--seed", default="0", help="PRNG seed (an integer, default 0)")
     p.add_argument("--out", required=True, help=_OUT_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -43,6 +43,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     p.add_argument("--chunk-size", default="8192", help="spectra per compiled batch (a positive integer)")
     _canopy.add_arguments(p)
+    _lst.add_arguments(p)
     add_compile_cache_option(p)
     p.set_defaults(func=run_simulate)
 
@@ -70,11 +71,11 @@ def _model(name: str, wavelengths, dtype):
     return get_leaf_model(name, wavelengths=wavelengths, dtype=dtype)
 
 
-def _check_model_name(name: str) -> None:
+def _check_model_name(name: str, also: str = "") -> None:
     from .._parameters import MODELS
 
     if name.lower() != "prosail" and (name.lower() not in MODELS or not name.lower().startswith("prospect-")):
-        raise CLIError(f"unknown model {name!r}; choose one of: prospect-d, prospect-pro, prosail")
+        raise CLIError(f"unknown model {name!r}; choose one of: prospect-d, prospect-pro, prosail{also}")
 
 
 def _write(args, out, fmt, inputs, **kwargs) -> int:
@@ -87,7 +88,10 @@ def _write(args, out, fmt, inputs, **kwargs) -> int:
 
 
 def run_simulate(args) -> int:
-    _check_model_name(args.model)
+    if args.model.lower() == "lst":
+        return _lst.run_simulate(args)
+    _lst.check_unused(args)
+    _check_model_name(args.model, also=", lst")
     n = positive_int(args.n, "--n")
     seed = int_option(args.seed, "--seed")
     additive = nonnegative_float(args.noise_additive, "--noise-additive")

@@ -32,3 +32,14 @@ from ._readers import (
     read_leaf_parquet as read_leaf_parquet,
     read_table as read_table,
 )
+from ._thermal import (
+    LAND_EMISSIVITY_COLUMNS as LAND_EMISSIVITY_COLUMNS,
+    LwirTruth as LwirTruth,
+    TigrProfiles as TigrProfiles,
+    load_continuum as load_continuum,
+    load_lwir_truth as load_lwir_truth,
+    load_tigr as load_tigr,
+    load_us_standard as load_us_standard,
+    split_truth as split_truth,
+    truth_band_brightness_temperature as truth_band_brightness_temperature,
+)

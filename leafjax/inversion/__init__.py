@@ -47,3 +47,7 @@ from ._retrieval import (
     second_difference_penalty as second_difference_penalty,
     spectra_to_free as spectra_to_free,
 )
+from ._lst import LstProblem as LstProblem, invert_lst as invert_lst, make_lst_problem as make_lst_problem
+from ._band_fit import (band_model_cache_dir as band_model_cache_dir, cached_band_model as cached_band_model,
+                        fit_band_model as fit_band_model)
+from ._band_fit import band_model_errors as band_model_errors

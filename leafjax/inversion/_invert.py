@@ -89,7 +89,9 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
       leaf problems, the band σ for canopy problems): ``poor_fit`` above 3 times it, and the wavelength-shift
       check needs an RMSE above 2 times it (:mod:`leafjax.inversion._quality`).
     - ``percent_check``: refuse concrete observations of which more than half of the rows exceed 1.05 (percent
-      passed as fractions; a one-line ``ValueError``); traced observations are never checked.
+      passed as fractions; a one-line ``ValueError``); traced observations are never checked.  Problems whose
+      observations are not fractions (``problem.observation_range()`` not ``None``, e.g. brightness
+      temperatures) are checked against that range instead.
 
     **Returns:** :class:`InversionResult` with leading shape ``*b``, with per-row ``quality`` bits and
     ``at_bound`` masks.  Rows without a valid band or with an input flag of ``leafjax._flags.NOT_INVERTED``
@@ -128,9 +130,10 @@ def invert(problem: AbstractProblem, observed: Float[ArrayLike, "*b n"] | None =
         raise ValueError(f"no observations to invert (an empty batch of shape {tuple(obs.shape)})")
     obs = obs.reshape(size, n_obs)
     m = jnp.ones((size, n_obs), bool) if mask is None else problem.expand_mask(mask, batch).reshape(size, n_obs)
-    if percent_check:
+    value_range = problem.observation_range()
+    if percent_check and value_range is None:
         check_percent(obs, None if mask is None else m)
-    quality = spectrum_quality(obs, m, n_spectra=problem.n_spectra)
+    quality = spectrum_quality(obs, m, n_spectra=problem.n_spectra, value_range=value_range)
     m = m & jnp.isfinite(obs) & ~not_inverted(quality)[:, None]
     scale = 1.0 if noise_std is None else 1.0 / float(noise_std)
     dtype = problem.dtype

@@ -29,7 +29,8 @@ from ._bounds import to_bounded, to_unconstrained
 from ._lm import linearise
 from ._solver import AbstractBatchedSolver
 
-Context = dict[str, Float[Array, " b"]]
+#: Per-row known values: ``{name: (b, ...)}`` (a scalar per row, or a per-row array such as atmospheric terms).
+Context = dict[str, Float[Array, "b *rest"]]
 
 
 class AbstractProblem(eqx.Module):
@@ -130,6 +131,13 @@ class AbstractProblem(eqx.Module):
         """RMSE (observation units) expected from instrument noise and model error: the reference of the
         ``poor_fit`` and ``suspected_wavelength_shift`` flags when :func:`invert` is given neither
         ``expected_rmse`` nor ``noise_std`` (default ``None``: those two checks are off)."""
+        return None
+
+    def observation_range(self) -> tuple[float, float] | None:
+        """Plausible range of the observations, or ``None`` for fractions (reflectance, transmittance: the input
+        checks of :mod:`leafjax.inversion._quality` then flag negative, above-one and percent values).  A problem
+        observing another quantity (e.g. brightness temperatures in K) returns its ``(low, high)``: values
+        outside are flagged ``out_of_range`` (not inverted) and the fraction checks are off."""
         return None
 
     def observation_wavelengths(self) -> Float[Array, " n_obs"] | None:

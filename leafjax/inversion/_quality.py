@@ -87,13 +87,25 @@ def _one_spectrum(x: Array, use: Array) -> Array:
     return functools.reduce(jnp.bitwise_or, bits)
 
 
-@functools.partial(jax.jit, static_argnames="n_spectra")
+def _in_range(x: Array, use: Array, value_range: tuple[float, float]) -> Array:
+    lo, hi = value_range
+    finite = use & jnp.isfinite(x)
+    some = jnp.any(finite, -1)
+    bits = [_bit(Quality.MISSING_BANDS, some & jnp.any(use & ~jnp.isfinite(x), -1)),
+            _bit(Quality.NO_VALID_BAND, ~some),
+            _bit(Quality.OUT_OF_RANGE, jnp.any(finite & ((x < lo) | (x > hi)), -1))]
+    return functools.reduce(jnp.bitwise_or, bits)
+
+
+@functools.partial(jax.jit, static_argnames=("n_spectra", "value_range"))
 def spectrum_quality(observed: Float[ArrayLike, "*b n"], mask: ArrayLike | None = None,
-                     n_spectra: int = 1) -> Int[Array, "*b"]:
+                     n_spectra: int = 1, value_range: tuple[float, float] | None = None) -> Int[Array, "*b"]:
     """Input quality bits (``int32`` ``(*b,)``) of observations ``(*b, n)`` (fractions; see the module docstring).
 
     ``mask``: bands to use (True; default all), broadcast to ``observed``.  ``n_spectra``: the observation is
     that many spectra side by side (e.g. 2 for ``[R, T]``): each is checked on its own and the bits are OR-ed.
+    ``value_range``: for observations that are not fractions (e.g. brightness temperatures, K), the plausible
+    ``(low, high)``: only ``missing_bands``, ``no_valid_band`` and ``out_of_range`` are then checked.
     Works under ``jit``/``vmap``.
     """
     x = jnp.asarray(observed)
@@ -104,6 +116,8 @@ def spectrum_quality(observed: Float[ArrayLike, "*b n"], mask: ArrayLike | None 
     if n_spectra < 1 or n % n_spectra:
         raise ValueError(f"{n} bands cannot hold {n_spectra} spectra of equal length")
     k = n // n_spectra
+    if value_range is not None:
+        return _in_range(x, use, (float(value_range[0]), float(value_range[1])))
     parts = [_one_spectrum(x[..., i * k:(i + 1) * k], use[..., i * k:(i + 1) * k]) for i in range(n_spectra)]
     return functools.reduce(jnp.bitwise_or, parts)
 

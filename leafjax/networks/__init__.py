@@ -17,6 +17,7 @@ from ._base import (
 )
 from ._cnn import CNN as CNN, ConvBlock as ConvBlock
 from ._glm import FixedProjection as FixedProjection, GLM as GLM, pca_basis as pca_basis
+from ._mlp import ACTIVATIONS as ACTIVATIONS, DenseBlock as DenseBlock, MLP as MLP
 from ._registry import (
     NETWORKS as NETWORKS,
     make_network as make_network,

@@ -10,6 +10,7 @@ from flax import nnx
 from ._base import AbstractNetwork
 from ._cnn import CNN
 from ._glm import GLM
+from ._mlp import MLP
 from ._resnet import ResNet
 from ._standardise import TraitRegressor, standardisation_stats
 from ._tabnet import TabNet
@@ -19,6 +20,7 @@ from .wrappers._wrappers import apply_wrapper
 #: Network classes by registry name.
 NETWORKS: dict[str, type[AbstractNetwork]] = {
     "glm": GLM, "resnet": ResNet, "tabnet": TabNet, "transformer": Transformer, "cnn": CNN,
+    "dnn": MLP,
 }
 
 

@@ -17,3 +17,9 @@ from ._splice import (
     SVC_JOINS_NM as SVC_JOINS_NM,
     correct_splice_steps as correct_splice_steps,
 )
+from ._thermal import (
+    LST_BANDS as LST_BANDS,
+    LST_TARGET as LST_TARGET,
+    lst_feature_names as lst_feature_names,
+    lst_features as lst_features,
+)

@@ -47,3 +47,15 @@ from ._simulate import (
     validate_parameter_table as validate_parameter_table,
     write_spectra_parquet as write_spectra_parquet,
 )
+from ._lst import (
+    LstPrior as LstPrior,
+    iter_simulate_lst as iter_simulate_lst,
+    lst_columns as lst_columns,
+    simulate_lst as simulate_lst,
+)
+from ._lst_pool import (
+    SURFACE_AIR_T_RANGE_K as SURFACE_AIR_T_RANGE_K,
+    emissivity_library as emissivity_library,
+    pretraining_pool as pretraining_pool,
+    split_emissivities as split_emissivities,
+)

@@ -65,3 +65,14 @@ from ._strategies import (
 )
 
 __all__ = ["filters"]
+from ._tabular import (
+    DIRECT_FIT as DIRECT_FIT,
+    FINETUNE_FIT as FINETUNE_FIT,
+    LST_NETWORKS as LST_NETWORKS,
+    PRETRAIN_FIT as PRETRAIN_FIT,
+    direct_many as direct_many,
+    finetune_grid as finetune_grid,
+    network_kwargs_for as network_kwargs_for,
+    predict_many as predict_many,
+    pretrain_many as pretrain_many,
+)

@@ -80,7 +80,7 @@ def test_declared_interfaces(name, kwargs):
 
 
 def test_registry_names():
-    assert set(NETWORKS) == {"glm", "resnet", "tabnet", "transformer", "cnn"}
+    assert set(NETWORKS) == {"glm", "resnet", "tabnet", "transformer", "cnn", "dnn"}
     with pytest.raises(ValueError):
         make_network("mlp", N_BANDS, 1, rngs=nnx.Rngs(0))
 
