@@ -47,31 +47,6 @@ VZA_DEG: tuple[float, float] = (0.0, 60.0)
 MAX_MEMBERS: int = 3
 #: Dirichlet concentration of the mixing weights (1: uniform on the simplex of the chosen members).
 DIRICHLET_ALPHA: float = 1.0
-#: A channel whose response weight is below this in every band is not simulated (the VIMI bands leave the
-#: 9.6-µm ozone region and the 7.6–8 µm edge unused: ~40 % of the channels); the weights of the kept channels are
-#: renormalised, which changes band radiances by < 1e-8 relative (≪ 1 mK).
-PRUNE_WEIGHT: float = 1e-10
-
-
-def active_channels(band_model, srf, threshold: float = PRUNE_WEIGHT):
-    """``(band_model, srf, keep)`` restricted to the channels that carry response weight (``keep``: indices).
-
-    Every array of the band model must have the channel axis first (as :meth:`BandModel.subset` assumes);
-    otherwise, or when every channel carries weight, the inputs are returned unchanged (``keep`` covers all).
-    """
-    from ..spectral import SpectralResponse
-
-    w = np.asarray(srf.weights, dtype=np.float64)
-    keep = np.flatnonzero(np.max(w, axis=0) >= threshold)
-    nu = w.shape[1]
-    leaves = [v for v in jax.tree.leaves(band_model) if eqx.is_array(v) or isinstance(v, np.ndarray)]
-    if keep.size == nu or keep.size == 0 or any(np.ndim(v) < 1 or np.shape(v)[0] != nu for v in leaves):
-        return band_model, srf, np.arange(nu)
-    sub = jax.tree.map(lambda v: v[keep] if eqx.is_array(v) or isinstance(v, np.ndarray) else v, band_model)
-    kw = w[:, keep] / w[:, keep].sum(axis=1, keepdims=True)
-    dt = jnp.asarray(srf.weights).dtype
-    return sub, SpectralResponse(jnp.asarray(np.asarray(srf.wavelengths)[keep]), jnp.asarray(kw, dt),
-                                 srf.band_names, srf.name, srf.unit), keep
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,19 +150,14 @@ def _check(n, band_model, profiles, emissivities, srf, prior, chunk_size, noise_
 
 def iter_simulate_lst(key, n: int, band_model, profiles, emissivities, srf, prior: LstPrior | None = None, *,
                       chunk_size: int = 8192, noise_k: float = 0.0, profile_ids: Sequence[int] | np.ndarray | None = None,
-                      emissivity_ids: Sequence[int] | np.ndarray | None = None,
-                      prune_channels: bool = True) -> Iterator[dict[str, np.ndarray]]:
+                      emissivity_ids: Sequence[int] | np.ndarray | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield the samples of :func:`simulate_lst` in chunks of ``chunk_size`` rows (dicts of NumPy columns).
 
     Every chunk is computed at the full ``chunk_size`` (the last one padded, the padding dropped), so one program
-    is compiled per chunk size; arguments are checked before anything is computed.  With ``prune_channels``
-    (default) only the channels that carry band-response weight are simulated (:func:`active_channels`).
+    is compiled per chunk size; arguments are checked before anything is computed.
     """
     prior = LstPrior() if prior is None else prior
     _check(n, band_model, profiles, emissivities, srf, prior, chunk_size, noise_k, profile_ids, emissivity_ids)
-    if prune_channels:
-        band_model, srf, keep = active_channels(band_model, srf)
-        emissivities = np.asarray(emissivities)[:, keep]
     dtype = jnp.asarray(profiles.temperature).dtype
     e = jnp.asarray(emissivities, dtype)
     wvc = jnp.asarray(profiles.column_water_vapour(), dtype)
@@ -214,8 +184,7 @@ def iter_simulate_lst(key, n: int, band_model, profiles, emissivities, srf, prio
 
 def simulate_lst(key, n: int, band_model, profiles, emissivities, srf, prior: LstPrior | None = None, *,
                  chunk_size: int = 8192, noise_k: float = 0.0, profile_ids: Sequence[int] | np.ndarray | None = None,
-                 emissivity_ids: Sequence[int] | np.ndarray | None = None,
-                 prune_channels: bool = True) -> dict[str, np.ndarray]:
+                 emissivity_ids: Sequence[int] | np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Simulate ``n`` LST pre-training samples (see the module docstring for the sampling scheme).
 
     **Arguments:**
@@ -233,8 +202,7 @@ def simulate_lst(key, n: int, band_model, profiles, emissivities, srf, prior: Ls
     - ``chunk_size``: rows per compiled batch (memory ∝ chunk × layers × channels); ``noise_k``: band-BT noise
       standard deviation (K, Gaussian NEdT); ``profile_ids``/``emissivity_ids``: identifiers written to the
       ``profile``/``emissivity_id`` columns instead of the positions in ``profiles``/``emissivities`` (e.g. TIGR
-      rows and emissivity-file columns); ``prune_channels``: skip channels without response weight (exact to
-      < 1 mK; :func:`active_channels`).
+      rows and emissivity-file columns).
 
     **Returns:** NumPy columns (``(n,)`` each; :func:`lst_columns`): ``lst`` (K), ``t_air`` (K, surface air
     temperature of the profile), ``wvc`` (g cm⁻²), ``vza`` (degrees), ``bt_<band>`` (K, TOA band brightness
@@ -242,6 +210,5 @@ def simulate_lst(key, n: int, band_model, profiles, emissivities, srf, prior: Ls
     over the channel grid), ``profile`` and ``emissivity_id`` (the dominant mixture member), both ``int64``.
     """
     chunks = list(iter_simulate_lst(key, n, band_model, profiles, emissivities, srf, prior, chunk_size=chunk_size,
-                                    noise_k=noise_k, profile_ids=profile_ids, emissivity_ids=emissivity_ids,
-                                    prune_channels=prune_channels))
+                                    noise_k=noise_k, profile_ids=profile_ids, emissivity_ids=emissivity_ids))
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}

@@ -191,14 +191,3 @@ def test_bad_arguments_raise_before_compute(thermal):
         simulate_lst(key, 5, th.band_model, th.profiles, th.library, th.srf, noise_k=-1.0)
     with pytest.raises(ValueError, match="profile_ids"):
         simulate_lst(key, 5, th.band_model, th.profiles, th.library, th.srf, profile_ids=[1, 2])
-
-
-def test_channels_without_response_weight_are_skipped_exactly(thermal, sims):
-    from leafjax.simulation._lst import active_channels
-
-    sub, srf, keep = active_channels(thermal.band_model, thermal.srf)
-    assert 0 < keep.size < np.size(thermal.band_model.wavenumber)
-    np.testing.assert_array_equal(np.asarray(sub.wavenumber), np.asarray(thermal.band_model.wavenumber)[keep])
-    full = _run(thermal, 64, chunk_size=64, prune_channels=False)
-    for k in ("bt_b1", "bt_b2", "bt_b3", "bt_b4", "emissivity_b1", "emissivity_b4"):
-        np.testing.assert_allclose(full[k], sims[k][:64], rtol=0, atol=1e-6)
