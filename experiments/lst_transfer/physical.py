@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from leafjax.inversion import invert_lst
+
 from . import error_budget as eb
 from . import physics_stages as ps
 
-#: Observations per inversion call: 64, the largest compiled band-model batch found to agree with its eager
-#: evaluation (see :data:`experiments.lst_transfer.physics_stages.RECOMPUTE_CHUNK`).
-CHUNK: int = 64
+#: Observations per inversion call (one compiled shape; the last chunk is padded).
+CHUNK: int = 256
 
 
 def invert_tables(bm, truth, tables, invert_max: int | None = None) -> tuple[np.ndarray, dict]:
@@ -20,7 +21,6 @@ def invert_tables(bm, truth, tables, invert_max: int | None = None) -> tuple[np.
     ``invert_max``, only an evenly spaced subset of that many rows), and a summary (failures, fit RMSE)."""
     import jax.numpy as jnp
 
-    invert_lst = ps._api("inversion", "invert_lst")
     n = len(tables[0])
     rows = np.arange(n) if invert_max is None or invert_max >= n else np.linspace(0, n - 1, invert_max).astype(int)
     sigma_e = float(np.hypot(eb.EMISSIVITY_SITE_BIAS, eb.EMISSIVITY_OBS_SIGMA))

@@ -10,37 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from leafjax.baselines import fit_split_window
+from leafjax.data import load_lwir_truth, load_tigr, split_truth, truth_band_brightness_temperature
+from leafjax.inversion import cached_band_model
+from leafjax.simulation import LstPrior, emissivity_library, pretraining_pool, simulate_lst
+
 from . import error_budget as eb
 
 BANDS = ("b1", "b2", "b3", "b4")
 
 
-def _api(module: str, name: str):
-    """``leafjax.<module>.<name>``, or from the private module that defines it until it is re-exported."""
-    import importlib
-
-    pub = importlib.import_module(f"leafjax.{module}")
-    if hasattr(pub, name):
-        return getattr(pub, name)
-    for private in {"simulation": ("_lst", "_lst_pool"), "data": ("_thermal",), "inversion": ("_band_fit", "_lst"),
-                    "baselines": ("_split_window", "_trees")}.get(module, ()):
-        mod = importlib.import_module(f"leafjax.{module}.{private}")
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise ImportError(f"leafjax.{module} has no {name}")
-
-
 def load(folder):
     """``(truth, tigr, calibration_idx, site_idx)`` from the shared ``thermal/`` folder."""
-    truth = _api("data", "load_lwir_truth")(folder)
-    tigr = _api("data", "load_tigr")(folder)
-    cal, site = _api("data", "split_truth")(truth)
+    truth, tigr = load_lwir_truth(folder), load_tigr(folder)
+    cal, site = split_truth(truth)
     return truth, tigr, np.asarray(cal), np.asarray(site)
 
 
 def band_model(folder):
     """The band model fitted on the calibration atmospheres (cached per data hash and settings)."""
-    return _api("inversion", "cached_band_model")(folder)
+    return cached_band_model(folder)
 
 
 def truth_terms(truth, idx):
@@ -55,19 +44,8 @@ def truth_terms(truth, idx):
 def truth_bt(truth, atm_idx, emissivity, lst, srf) -> np.ndarray:
     """Truth TOA band brightness temperatures ``(n, 4)`` (K) of surfaces ``emissivity (n, nu)`` (truth grid) at
     ``lst (n,)`` under truth atmospheres ``atm_idx (n,)``, at nadir."""
-    try:
-        fn = _api("data", "truth_band_brightness_temperature")
-    except ImportError:
-        fn = None
-    if fn is not None:
-        try:
-            return np.asarray(fn(truth, np.asarray(atm_idx), np.asarray(emissivity), np.asarray(lst), srf), float)
-        except TypeError:
-            pass
-    from leafjax.physics.thermal import toa_brightness_temperature
-
-    return np.asarray(toa_brightness_temperature(truth_terms(truth, np.asarray(atm_idx)), np.asarray(emissivity),
-                                                 np.asarray(lst), srf), float)
+    return np.asarray(truth_band_brightness_temperature(truth, np.asarray(atm_idx), np.asarray(emissivity),
+                                                        np.asarray(lst), srf), float)
 
 
 def band_emissivity(spectra, srf) -> np.ndarray:
@@ -77,69 +55,47 @@ def band_emissivity(spectra, srf) -> np.ndarray:
     return np.asarray(band_radiance(np.asarray(spectra), srf), float)
 
 
-#: Rows per compiled band-model call.  Workaround: the jit-compiled band model agreed with its eager evaluation at
-#: 64 rows per call (≤ 1e-4 K) but not at 512 or more (up to ~100 K in a large fraction of rows, on the CPU
-#: backend; reported to the band-model owner), so every compiled call here uses 64 rows.
-RECOMPUTE_CHUNK: int = 64
+#: Simulated rows recomputed, one by one through the band model and the TOA brightness temperature, to check the
+#: simulator's compiled chunks (written to the summary as ``simulator_check_max_abs_k``).
+CHECK_ROWS: int = 256
 
 
-def simulate(bm, tigr, truth, pre_cols, n: int, seed: int = 0) -> tuple[dict, dict]:
-    """``n`` pre-training samples from the band model over the pre-training pool (TIGR rows minus the truth rows)
-    × the pre-training emissivities (pure library spectra), with the sensor NEdT; and a summary.
-
-    Workaround: :func:`leafjax.simulation.simulate_lst` draws the states (profile, LST, view angle, spectrum), and
-    the brightness temperatures are recomputed here from those states through the same band model
-    (:func:`toa_brightness_temperature`) in compiled calls of :data:`RECOMPUTE_CHUNK` rows, because the simulator's
-    own BTs (compiled chunks of 8192 rows) disagreed with an eager recomputation from the recorded states by up
-    to ±60 K in ≈ 30 % of the rows (reported; the fraction is written to the summary).
-    Pure spectra (``max_members=1``) make the surface of each row exactly recoverable."""
+def simulate(bm, tigr, truth, pre_cols, n: int, seed: int = 0, noise_k: float = eb.NEDT_K) -> tuple[dict, dict]:
+    """``n`` pre-training samples of :func:`leafjax.simulation.simulate_lst` (float32, the default
+    :class:`~leafjax.simulation.LstPrior`: mixtures of 1–3 pre-training emissivity spectra, LST offsets, view angles
+    0–60°, 8 surfaces per profile and angle) over the pre-training pool (TIGR rows minus the truth rows), with the
+    sensor NEdT (``noise_k``, K; the same states for any ``noise_k``); and a summary, including the largest difference between the simulator's brightness temperatures
+    and a separate float64 computation from the recorded states of :data:`CHECK_ROWS` rows (pure spectra only can
+    be recomputed from the recorded columns, so the check simulates those rows again with ``max_members=1``)."""
     import jax
     import jax.numpy as jnp
 
     from leafjax.physics.thermal import toa_brightness_temperature, vimi_response
 
-    pool = np.asarray(_api("simulation", "pretraining_pool")(tigr, truth))
-    lib = np.asarray(_api("simulation", "emissivity_library")(truth, pre_cols, np.asarray(bm.wavenumber)))
-    srf = vimi_response(np.asarray(bm.wavenumber))
-    prior = _api("simulation", "LstPrior")(max_members=1)
-    sim = _api("simulation", "simulate_lst")(jax.random.key(seed), int(n), bm, tigr.atmospheres[pool], lib, srf,
-                                             prior, noise_k=0.0)
+    pool = np.asarray(pretraining_pool(tigr, truth))
+    lib = np.asarray(emissivity_library(truth, pre_cols, np.asarray(bm.wavenumber)))
+    f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+    profiles = jax.tree.map(f32, tigr.atmospheres[pool])
+    srf32 = vimi_response(np.asarray(bm.wavenumber), dtype=jnp.float32)
+    sim = simulate_lst(jax.random.key(seed), int(n), bm.astype(jnp.float32), profiles, f32(lib), srf32, LstPrior(),
+                       noise_k=noise_k)
     sim = {k: np.asarray(v) for k, v in sim.items()}
-    prof, eid = sim["profile"].astype(int), sim["emissivity_id"].astype(int)
-
-    @jax.jit
-    def bt_of(atm, vza, e, lst):
-        return toa_brightness_temperature(bm(atm, vza), e, lst, srf)
-
-    bt = np.zeros((len(prof), 4))
-    for start in range(0, len(prof), RECOMPUTE_CHUNK):
-        r = np.arange(start, start + RECOMPUTE_CHUNK) % len(prof)  # fixed chunk shape: one compiled program
-        atm = tigr.atmospheres[pool[prof[r]]]
-        out = np.asarray(bt_of(atm, jnp.asarray(sim["vza"][r], jnp.asarray(atm.temperature).dtype),
-                               jnp.asarray(lib[eid[r]], jnp.asarray(atm.temperature).dtype),
-                               jnp.asarray(sim["lst"][r], jnp.asarray(atm.temperature).dtype)))
-        m = min(RECOMPUTE_CHUNK, len(prof) - start)
-        bt[start:start + m] = out[:m]
-    # the other state columns too, from the recorded profile and spectrum (consistent with the BTs by construction)
-    wvc_pool = np.asarray(tigr.atmospheres[pool].column_water_vapour(), float)
-    band_e = band_emissivity(lib, srf)
-    wvc_dis = np.abs(wvc_pool[prof] - sim["wvc"]) > 1e-3
-    sim["wvc"] = wvc_pool[prof]
-    sim["t_air"] = np.asarray(tigr.atmospheres[pool].temperature, float)[prof, 0]
-    for k, b in enumerate(BANDS):
-        sim[f"emissivity_{b}"] = band_e[eid, k]
-    rng = np.random.default_rng(seed)
-    disagree = np.abs(bt - np.stack([sim[f"bt_{b}"] for b in BANDS], 1)).max(1) > 1.0
-    for k, b in enumerate(BANDS):
-        sim[f"bt_{b}"] = bt[:, k] + rng.normal(0.0, eb.NEDT_K, len(bt))
-    ok = np.all(np.isfinite(bt), axis=1)
+    # the check: pure spectra, no noise, recomputed in float64 one row at a time
+    chk = simulate_lst(jax.random.key(seed + 1), CHECK_ROWS, bm.astype(jnp.float32), profiles, f32(lib), srf32,
+                       LstPrior(max_members=1), noise_k=0.0)
+    chk = {k: np.asarray(v) for k, v in chk.items()}
+    srf64 = vimi_response(np.asarray(bm.wavenumber))
+    one = jax.jit(lambda atm, vza, e, lst: toa_brightness_temperature(bm(atm, vza), e, lst, srf64))
+    atm64 = tigr.atmospheres[pool]
+    again = np.stack([np.asarray(one(atm64[int(p)], float(v), lib[int(e)], float(t)))
+                      for p, v, e, t in zip(chk["profile"], chk["vza"], chk["emissivity_id"], chk["lst"])])
+    check = float(np.abs(again - np.stack([chk[f"bt_{b}"] for b in BANDS], 1)).max())
+    ok = np.all(np.isfinite(np.stack([sim[f"bt_{b}"] for b in BANDS], 1)), axis=1)
     sim = {k: v[ok] for k, v in sim.items()}
     sim["profile"] = pool[sim["profile"].astype(int)]
     return sim, {"n_requested": int(n), "n_finite": int(ok.sum()), "n_profiles": int(len(pool)),
-                 "emissivity_columns": [int(c) for c in pre_cols], "noise_k": eb.NEDT_K,
-                 "simulator_bt_disagreement_fraction": float(disagree.mean()),
-                 "simulator_wvc_disagreement_fraction": float(wvc_dis.mean()),
-                 "note": "states from simulate_lst (max_members=1); BTs recomputed through the band model"}
+                 "emissivity_columns": [int(c) for c in pre_cols], "noise_k": noise_k, "dtype": "float32",
+                 "simulator_check_rows": CHECK_ROWS, "simulator_check_max_abs_k": round(check, 6)}
 
 
 def _sw_inputs(t, truth_side: bool = False):
@@ -152,9 +108,8 @@ def _sw_inputs(t, truth_side: bool = False):
 
 def fit_split_windows(sim: dict, forms) -> dict:
     """Split-window fits (view-angle terms included: the simulation spans 0–60°) on the simulation, by form."""
-    fit = _api("baselines", "fit_split_window")
     bt, em, wvc, vza = _sw_inputs(sim)
-    return {f: fit(bt, em, wvc, np.asarray(sim["lst"], float), form=f, vza=vza) for f in forms}
+    return {f: fit_split_window(bt, em, wvc, np.asarray(sim["lst"], float), form=f, vza=vza) for f in forms}
 
 
 def predict_split_window(sw, table, truth_side: bool = False) -> np.ndarray:
@@ -174,7 +129,7 @@ def band_model_vs_truth(bm, truth, site_idx, site_cols) -> dict:
     atm = truth.atmospheres[site_idx]
     t_air = np.asarray(atm.temperature)[:, 0]
     terms_bm = bm(atm, jnp.zeros(len(site_idx), dtype=jnp.asarray(atm.temperature).dtype))
-    e_bm = _api("simulation", "emissivity_library")(truth, site_cols, np.asarray(bm.wavenumber))
+    e_bm = emissivity_library(truth, site_cols, np.asarray(bm.wavenumber))
     e_tr = np.asarray(truth.emissivity)[list(site_cols)]
     srf_bm, srf_tr = vimi_response(np.asarray(bm.wavenumber)), vimi_response(np.asarray(truth.wavenumber))
     terms_tr = truth_terms(truth, site_idx)

@@ -23,7 +23,7 @@ from ._common import (
 )
 
 #: Files of the thermal data folder that the command reads (the band-model fit may read more; it names them).
-REQUIRED_FILES: tuple[str, ...] = ("lwir_atmospheres.h5", "tigr2311_profiles.npz")
+REQUIRED_FILES: tuple[str, ...] = ("lwir_atmospheres.h5", "tigr2311_profiles.npz", "mt_ckd_h2o_continuum.nc")
 #: Environment variable naming the shared data folder (its ``thermal/`` subfolder is the default ``--data``).
 SHARED_DATA_ENV = "LEAFJAX_SHARED_DATA"
 

@@ -132,7 +132,7 @@ def test_truth_samples_through_the_band_model(truth_set, shared_data):
     s = truth_set
     model = inversion.cached_band_model(shared_data / "thermal")
     atm = s["truth"].atmospheres[s["atm"]]
-    res = invert_lst(model, atm, np.zeros(s["atm"].size), s["bt"], s["eps"], nedt=(0.45, 0.35, 0.3, 0.3))
+    res = invert_lst(model, atm, np.zeros(s["atm"].size), s["bt"], s["eps"], nedt=np.array([0.45, 0.35, 0.3, 0.3]))
     err = np.asarray(res.estimates["lst"]) - s["lst"]
     assert np.sqrt(np.mean(err**2)) < 1.0
     assert np.mean(np.asarray(res.status) == 0) > 0.99

@@ -42,7 +42,7 @@ def _run(th, n, seed=0, **kw):
 
 @pytest.fixture(scope="module")
 def sims(thermal):
-    return _run(thermal, 600, chunk_size=300)
+    return _run(thermal, 600, chunk_size=200)
 
 
 def test_pool_excludes_truth_rows_and_reports_drops(thermal):
@@ -95,7 +95,8 @@ def test_emissivity_library_takes_channel_means():
 
 def test_prior_rejects_bad_ranges():
     for kw in ({"lst_offset_k": (5.0, -5.0)}, {"vza_deg": (0.0, 95.0)}, {"vza_deg": (-1.0, 10.0)},
-               {"max_members": 0}, {"dirichlet_alpha": 0.0}, {"lst_offset_k": (0.0, float("nan"))}):
+               {"max_members": 0}, {"dirichlet_alpha": 0.0}, {"lst_offset_k": (0.0, float("nan"))},
+               {"surfaces_per_view": 0}):
         with pytest.raises(ValueError, match="LstPrior"):
             LstPrior(**kw)
 
@@ -121,8 +122,18 @@ def test_columns_and_prior_ranges(thermal, sims):
     assert 0.2 < pure.mean() < 0.5  # about a third single-member surfaces, the rest mixtures
 
 
+def test_rows_of_a_view_share_profile_and_angle_only(sims):
+    m = LstPrior().surfaces_per_view
+    for k in ("profile", "vza", "t_air", "wvc"):
+        v = sims[k].reshape(-1, m)
+        assert np.all(v == v[:, :1])
+    assert np.unique(sims["vza"]).size == 600 // m
+    assert np.all(sims["lst"].reshape(-1, m).std(1) > 0)  # each row its own surface and LST
+    assert np.all(sims["emissivity_b3"].reshape(-1, m).std(1) > 0)
+
+
 def test_determinism_and_chunking_invariance(thermal, sims):
-    # the same seed gives the same rows whatever the chunk size (64-row chunks, the last padded, vs 300-row)
+    # the same seed gives the same rows whatever the chunk size (64-row chunks, the last padded, vs 200-row)
     small = _run(thermal, 150, chunk_size=64)
     for k in sims:
         if sims[k].dtype.kind == "i":
@@ -189,5 +200,7 @@ def test_bad_arguments_raise_before_compute(thermal):
                      vimi_response(np.asarray(th.band_model.wavenumber) + 0.5))
     with pytest.raises(ValueError, match="noise_k"):
         simulate_lst(key, 5, th.band_model, th.profiles, th.library, th.srf, noise_k=-1.0)
+    with pytest.raises(ValueError, match="multiple of prior.surfaces_per_view"):
+        simulate_lst(key, 50, th.band_model, th.profiles, th.library, th.srf, chunk_size=20)
     with pytest.raises(ValueError, match="profile_ids"):
         simulate_lst(key, 5, th.band_model, th.profiles, th.library, th.srf, profile_ids=[1, 2])
