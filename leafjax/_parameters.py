@@ -2,10 +2,11 @@
 
 Each model's parameter table is declared once here (:data:`PROSPECT_D`, :data:`PROSPECT_PRO`, :data:`SAIL`,
 :data:`SOIL`, the derived leaf traits :data:`LEAF_DERIVED` and canopy products :data:`CANOPY_DERIVED`; the
-azimuths :data:`AZIMUTHS`).  The bounds of a :class:`ParameterSpec` are what
-the forward model accepts: lower bounds are where the equations are defined (contents ≥ 0, ``n_struct`` ≥ 1,
-``lai`` ≥ 0, zenith angles < 90°); upper bounds are plausibility caps well beyond any measured leaf or canopy,
-which catch unit mistakes (e.g. chlorophyll in mg/m² instead of µg/cm²) without rejecting valid inputs.
+azimuths :data:`AZIMUTHS`; :data:`LST`; the radar water-cloud model :data:`WATER_CLOUD`).  The bounds of a
+:class:`ParameterSpec` are what the forward model accepts: lower bounds are where the equations are defined
+(contents ≥ 0, ``n_struct`` ≥ 1, ``lai`` ≥ 0, zenith angles < 90°); upper bounds are plausibility caps well
+beyond any measured leaf or canopy, which catch unit mistakes (e.g. chlorophyll in mg/m² instead of µg/cm²)
+without rejecting valid inputs.
 
 Everything else — inversion bounds, simulation priors, fixed values of the canopy inversion — is a *named preset*
 over these specs (:func:`preset`), each keeping the values of the table it replaces:
@@ -46,6 +47,7 @@ _PROSAIL_SOIL = "Jacquemoud et al. (2009) RSE 113:S56 (PROSAIL dry/wet soil mixt
 _ATBD2016 = "Weiss & Baret (2016) S2ToolBox Level 2 products: LAI, FAPAR, FCOVER, ATBD v1.1"
 _WAN1996 = "Wan & Dozier (1996) IEEE TGRS 34:892 (generalized split-window LST)"
 _MEEUS1998 = "Meeus (1998) Astronomical Algorithms, 2nd ed. (solar azimuth)"
+_ATTEMA1978 = "Attema & Ulaby (1978) Radio Science 13(2):357-364 (water-cloud model)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +107,9 @@ LEAF_DERIVED: tuple[ParameterSpec, ...] = (
 # --- canopy: 4SAIL ----------------------------------------------------------------------------------------------
 #: 4SAIL structure and sun-view geometry (field order of ``CanopyParams``).  ``lidf_a`` is the mean leaf angle
 #: (degrees, Campbell) or the average-slope parameter *a* in [-1, 1] (Verhoef), hence [-1, 90].
+_LAI = S("lai", "m2/m2", 0.0, 15.0, 2.0, "leaf area index (0 = bare soil)", _VERHOEF2007)
 SAIL: tuple[ParameterSpec, ...] = (
-    S("lai", "m2/m2", 0.0, 15.0, 2.0, "leaf area index (0 = bare soil)", _VERHOEF2007),
+    _LAI,
     S("lidf_a", "deg or -", -1.0, 90.0, 55.0, "LIDF: Campbell mean leaf angle (deg) or Verhoef parameter a",
       _VERHOEF2007),
     S("lidf_b", "-", -1.0, 1.0, 0.0, "LIDF: Verhoef bimodality parameter b (ignored by Campbell)", _VERHOEF2007),
@@ -125,9 +128,10 @@ SOIL: tuple[ParameterSpec, ...] = (
 #: Canopy products derived from the parameters (outputs, not inputs; Weiss & Baret 2016, S2ToolBox L2B ATBD).
 #: ``ccc = lai·chl·0.01`` g/m²: cap 15 = lai 10 × chl 150 µg/cm².  ``cwc = lai·ewt·1e4`` g/m²: cap 10000 =
 #: lai 10 × ewt 0.1 g/cm² (measured canopy water rarely exceeds 3000 g/m²; the cap catches unit mistakes).
+_CWC = S("cwc", "g/m2", 0.0, 10000.0, 0.0, "canopy water content (lai * ewt * 1e4)", _ATBD2016)
 CANOPY_DERIVED: tuple[ParameterSpec, ...] = (
     S("ccc", "g/m2", 0.0, 15.0, 0.0, "canopy chlorophyll content (lai * chl / 100)", _ATBD2016),
-    S("cwc", "g/m2", 0.0, 10000.0, 0.0, "canopy water content (lai * ewt * 1e4)", _ATBD2016),
+    _CWC,
     S("fapar", "-", 0.0, 1.0, 0.0, "fraction of absorbed PAR by the green canopy", _VERHOEF2007),
     S("fcover", "-", 0.0, 1.0, 0.0, "green fraction of ground cover seen from nadir", _ATBD2016),
 )
@@ -146,6 +150,17 @@ LST: tuple[ParameterSpec, ...] = (
       for i in range(1, 5)),
     S("wvc", "g/cm2", 0.0, 10.0, 2.0, "total column water vapour (precipitable water)", _WAN1996),
     S("vza", "deg", 0.0, 89.0, 0.0, "view zenith angle", _VERHOEF2007),
+)
+# --- radar: the water-cloud model --------------------------------------------------------------------------------
+#: Inputs of the water-cloud model (``leafjax.physics.radar``): ``lai`` and ``cwc`` are the canopy specs above
+#: (the model itself accepts any ``lai`` >= 0; 15 is the registry's plausibility cap), ``soil_moisture`` the
+#: volumetric water content of the surface soil layer (a fraction: 0.25, not 25 %), ``incidence_deg`` the local
+#: incidence angle (default 39 deg: mid-swath of Sentinel-1 IW, which spans about 29-46 deg).
+WATER_CLOUD: tuple[ParameterSpec, ...] = (
+    _LAI,
+    S("soil_moisture", "m3/m3", 0.0, 1.0, 0.25, "volumetric soil moisture of the surface layer", _ATTEMA1978),
+    S("incidence_deg", "deg", 0.0, 89.0, 39.0, "radar incidence angle (Sentinel-1 IW mid-swath: 39)", _ATTEMA1978),
+    _CWC,
 )
 del S
 
@@ -170,6 +185,7 @@ MODELS: dict[str, tuple[ParameterSpec, ...]] = {
     "prospect": _union(PROSPECT_D, PROSPECT_PRO, LEAF_DERIVED),
     "prosail": _union(PROSPECT_D, PROSPECT_PRO, SAIL, SOIL),
     "lst": LST,
+    "water-cloud": WATER_CLOUD,
 }
 
 _ALL: dict[str, ParameterSpec] = {s.name: s for s in _union(*MODELS.values(), AZIMUTHS)}

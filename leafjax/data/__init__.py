@@ -1,6 +1,7 @@
 """Leaf spectra datasets: the :class:`SpectralDataset` container and readers (shared parquet, EcoSIS CSV,
 generic tables with a column mapping, embedded demo), percent detection, and :class:`AbstractDataset`, the
-interface any dataset type implements to take part in :mod:`leafjax.methods` and :mod:`leafjax.evaluation`.
+interface any dataset type implements to take part in :mod:`leafjax.methods` and :mod:`leafjax.evaluation`; readers
+of the thermal reference data and of Sentinel-1/2 LAI chips in the challenge naming (:func:`load_s1s2_sample`).
 
 Example:
     >>> from leafjax.data import load_demo
@@ -42,4 +43,17 @@ from ._thermal import (
     load_us_standard as load_us_standard,
     split_truth as split_truth,
     truth_band_brightness_temperature as truth_band_brightness_temperature,
+)
+from ._s1s2 import (
+    S1_CHANNELS as S1_CHANNELS,
+    SCL_CLASSES as SCL_CLASSES,
+    VALID_SCL as VALID_SCL,
+    ChipName as ChipName,
+    S1S2Chip as S1S2Chip,
+    lai_file_problem as lai_file_problem,
+    load_s1s2_sample as load_s1s2_sample,
+    parse_chip_name as parse_chip_name,
+    read_s1s2_chip as read_s1s2_chip,
+    s1s2_chip_names as s1s2_chip_names,
+    scl_classes as scl_classes,
 )

@@ -1,6 +1,6 @@
 """Gradient-based batch inversion: one :func:`invert` for every problem (leaf spectra, canopy bands), solvers
-passed as objects, Laplace uncertainty with derived quantities, implicit-function gradients; and leaf/soil
-spectra from canopy reflectance."""
+passed as objects, Laplace uncertainty with derived quantities, implicit-function gradients; leaf/soil
+spectra from canopy reflectance; and the water-cloud calibration on real Sentinel-1/2 chips."""
 
 from ._bounds import to_bounded as to_bounded, to_unconstrained as to_unconstrained
 from ._problem import AbstractProblem as AbstractProblem
@@ -51,3 +51,6 @@ from ._lst import LstProblem as LstProblem, invert_lst as invert_lst, make_lst_p
 from ._band_fit import (band_model_cache_dir as band_model_cache_dir, cached_band_model as cached_band_model,
                         fit_band_model as fit_band_model)
 from ._band_fit import band_model_errors as band_model_errors
+from ._wcm_fit import (ASSUMED_INCIDENCE_DEG as ASSUMED_INCIDENCE_DEG, NOMINAL_SOIL_MOISTURE as NOMINAL_SOIL_MOISTURE,
+                       WcmFit as WcmFit, WcmFitData as WcmFitData, fit_water_cloud as fit_water_cloud,
+                       sample_realism_stats as sample_realism_stats, wcm_fit_data as wcm_fit_data)

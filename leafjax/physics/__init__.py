@@ -1,6 +1,8 @@
 """Physics per domain, each pure, jit-able and differentiable: :mod:`~leafjax.physics.leaf` (PROSPECT-D/-PRO),
 :mod:`~leafjax.physics.canopy` (4SAIL/PROSAIL), :mod:`~leafjax.physics.soil` (soil reflectance),
-:mod:`~leafjax.physics.sky` (solar position, clear-sky diffuse fraction).
+:mod:`~leafjax.physics.sky` (solar position, clear-sky diffuse fraction), :mod:`~leafjax.physics.thermal`
+(Planck, band models, top-of-atmosphere radiance), :mod:`~leafjax.physics.radar` (water-cloud backscatter,
+speckle).
 
 The leaf names are re-exported here for backward compatibility.
 """
