@@ -57,3 +57,4 @@ from ._s1s2 import (
     s1s2_chip_names as s1s2_chip_names,
     scl_classes as scl_classes,
 )
+from ._timestack import TimeStack as TimeStack, stack_from_s1s2 as stack_from_s1s2
