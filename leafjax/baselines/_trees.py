@@ -13,7 +13,8 @@ built.  Three stages, as for the networks of :mod:`leafjax.transfer`:
     pre-trained booster on the source rows, a correction added to its predictions;
 - :meth:`TreeModel.predict`.
 
-Both are seeded and use at most ``n_jobs = 2`` threads by default; LightGBM is run with ``deterministic``
+Both are seeded and use at most ``n_jobs = 2`` threads by default (LightGBM one thread below
+:data:`LIGHTGBM_SINGLE_THREAD_ROWS` rows); LightGBM is run with ``deterministic``
 and row-wise histograms, so equal seeds give equal models (a forest's predictions may differ in the last bit:
 scikit-learn sums the trees on several threads in any order).
 
@@ -34,6 +35,10 @@ import numpy as np
 TREE_MODELS: tuple[str, ...] = ("rf", "lightgbm")
 #: Default thread count (the project's CI and experiments run on 2 CPU cores).
 TREE_N_JOBS: int = 2
+#: LightGBM fits on fewer rows than this run on one thread whatever ``n_jobs`` says: OpenMP's synchronisation
+#: costs more than the threads save on small fits, and on a loaded machine its spin-waits stretched 0.2-second fits
+#: of 150-4,000 rows to 20-30 s (2-core CPU).
+LIGHTGBM_SINGLE_THREAD_ROWS: int = 20_000
 #: Random-forest defaults (scikit-learn ``RandomForestRegressor`` arguments); ``max_samples`` bootstraps half
 #: the rows per tree and ``min_samples_leaf = 5`` bounds tree size on 10⁵ rows.
 RF_DEFAULTS: dict[str, Any] = {"n_estimators": 100, "min_samples_leaf": 5, "max_features": 1.0, "max_samples": 0.5}
@@ -127,7 +132,8 @@ def fit_tree(kind: str, x, y, *, seed: int = 0, n_jobs: int = TREE_N_JOBS, **par
         est.fit(x, y)
         n = est.n_estimators
     elif kind == "lightgbm":
-        est = _lightgbm_class()(**{**LIGHTGBM_DEFAULTS, **params, "random_state": int(seed), "n_jobs": int(n_jobs),
+        threads = 1 if len(x) < LIGHTGBM_SINGLE_THREAD_ROWS else int(n_jobs)
+        est = _lightgbm_class()(**{**LIGHTGBM_DEFAULTS, **params, "random_state": int(seed), "n_jobs": threads,
                                    "deterministic": True, "force_row_wise": True, "verbose": -1})
         est.fit(x, y)
         n = est.booster_.current_iteration()
@@ -169,6 +175,8 @@ def finetune_tree(model: TreeModel, x, y, *, n_extra: int | None = None, seed: i
     if model.kind == "lightgbm":
         args = {**model.estimator.get_params(), "learning_rate": LIGHTGBM_FINETUNE_LEARNING_RATE, **params,
                 "n_estimators": n_extra, "random_state": seed}
+        if len(x) < LIGHTGBM_SINGLE_THREAD_ROWS:
+            args["n_jobs"] = 1
         est = _lightgbm_class()(**args)
         est.fit(x, y, init_model=model.estimator.booster_)
         return TreeModel("lightgbm", est, model.n_features, model.seed, (*model.stages, n_extra))
