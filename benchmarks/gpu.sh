@@ -5,6 +5,7 @@
 #   bash benchmarks/gpu.sh networks  OUT   # training throughput of every network; batched vs one-by-one fits
 #   bash benchmarks/gpu.sh products  OUT   # product routes (lm, hybrid, lut) on a synthetic 10^6-pixel scene
 #   bash benchmarks/gpu.sh lst       OUT   # thermal band-model fit, LST simulation and physical inversion
+#   bash benchmarks/gpu.sh s1s2      OUT   # training throughput of the Sentinel-1/2 LAI U-Nets at the paper's size
 #   bash benchmarks/gpu.sh study     OUT   # LODO network grid (resumable: rerun until it prints "complete"),
 #                                          # then the leaf-trait study on its predictions
 #
@@ -13,7 +14,7 @@
 # BUDGET (seconds of grid fitting per call, default 480) set the study stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?stage: physics, networks, products, lst or study}
+stage=${1:?stage: physics, networks, products, lst, s1s2 or study}
 out=${2:?output folder}
 mkdir -p "$out"
 py=${PYTHON:-python3}
@@ -41,6 +42,9 @@ products)
 lst)
   "$py" benchmarks/lst.py --data "${THERMAL:-../shared/data/thermal}" --n 1000000 --pixels 65536 --gpu 2>&1 \
     | tee "$out/lst.txt"
+  ;;
+s1s2)
+  "$py" benchmarks/s1s2_networks.py --gpu --json "$out/s1s2_networks.json" 2>&1 | tee "$out/s1s2_networks.txt"
   ;;
 study)
   "$py" -m experiments.lodo_networks.run --grid "${GRID:-full}" --data "$data" \

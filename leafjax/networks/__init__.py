@@ -3,9 +3,11 @@
 Every network (:class:`AbstractNetwork`) names its ``stem``, ordered ``blocks`` (:class:`AbstractBlock`) and
 ``head`` (see :mod:`leafjax.networks._base`).  The tabular networks (GLM, ResNet, TabNet, Transformer, CNN; the
 :data:`NETWORKS` registry) map standardised spectra ``(batch, wl)`` to ``(batch, n_traits)``, and
-:class:`TraitRegressor` adds the standardisation learned from the training data; :class:`ConvNet2D` maps
-images ``(batch, c, h, w)`` to per-pixel maps.  Fine-tuning wrappers (LoRA, adapters) for any of them are in
-:mod:`leafjax.networks.wrappers`; training is :mod:`leafjax.training`, fine-tuning :mod:`leafjax.transfer`.
+:class:`TraitRegressor` adds the standardisation learned from the training data; :class:`ConvNet2D` and
+:class:`UNet` map images ``(batch, c, h, w)`` to per-pixel maps, and :class:`Sodium`, :class:`Aluminium`,
+:class:`Strontium` (:mod:`leafjax.networks.image`) map multi-temporal Sentinel-1/2 chips to LAI maps.
+Fine-tuning wrappers (LoRA, adapters) for any of them are in :mod:`leafjax.networks.wrappers`; training is
+:mod:`leafjax.training`, fine-tuning :mod:`leafjax.transfer`.
 """
 
 from ._base import (
@@ -38,4 +40,13 @@ from ._transformer import (
     PatchEmbedding as PatchEmbedding,
     Transformer as Transformer,
 )
-from .image import ConvBlock2D as ConvBlock2D, ConvNet2D as ConvNet2D
+from .image import (
+    AbstractUNet as AbstractUNet,
+    Aluminium as Aluminium,
+    ConvBlock2D as ConvBlock2D,
+    ConvNet2D as ConvNet2D,
+    S1S2UNet as S1S2UNet,
+    Sodium as Sodium,
+    Strontium as Strontium,
+    UNet as UNet,
+)

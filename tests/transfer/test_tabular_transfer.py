@@ -80,10 +80,7 @@ def test_dnn_every_method_adapts_to_a_shifted_domain(pretrained, tuned, domains)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("network", ["transformer", pytest.param("cnn", marks=pytest.mark.xfail(
-    reason="LoRA on the pre-trained CNN trains to NaN within 3 steps under the suite's "
-           "--xla_backend_optimization_level=0 only (finite gradients outside the loop; finite and converging at the "
-           "default level that experiments use)", strict=False))])
+@pytest.mark.parametrize("network", ["transformer", "cnn"])
 def test_every_network_and_method_adapts_to_a_shifted_domain(network, domains):
     pre = pretrain_many(network, *domains["sim"], seeds=[0], **dict(PRETRAIN, epochs=30, batch_size=64))
     _check_adapts(pre, *finetune_grid(pre, *domains["target"], seeds=[0], method_kwargs=GRADUAL,
