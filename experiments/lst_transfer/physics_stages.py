@@ -60,13 +60,15 @@ def band_emissivity(spectra, srf) -> np.ndarray:
 CHECK_ROWS: int = 256
 
 
-def simulate(bm, tigr, truth, pre_cols, n: int, seed: int = 0, noise_k: float = eb.NEDT_K) -> tuple[dict, dict]:
+def simulate(bm, tigr, truth, pre_cols, n: int, seed: int = 0, noise_k: float = eb.NEDT_K,
+             check: bool = True) -> tuple[dict, dict]:
     """``n`` pre-training samples of :func:`leafjax.simulation.simulate_lst` (float32, the default
     :class:`~leafjax.simulation.LstPrior`: mixtures of 1–3 pre-training emissivity spectra, LST offsets, view angles
     0–60°, 8 surfaces per profile and angle) over the pre-training pool (TIGR rows minus the truth rows), with the
     sensor NEdT (``noise_k``, K; the same states for any ``noise_k``); and a summary, including the largest difference between the simulator's brightness temperatures
     and a separate float64 computation from the recorded states of :data:`CHECK_ROWS` rows (pure spectra only can
-    be recomputed from the recorded columns, so the check simulates those rows again with ``max_members=1``)."""
+    be recomputed from the recorded columns, so the check simulates those rows again with ``max_members=1``;
+    ``check=False`` skips it, e.g. for a second set of the same states)."""
     import jax
     import jax.numpy as jnp
 
@@ -80,22 +82,23 @@ def simulate(bm, tigr, truth, pre_cols, n: int, seed: int = 0, noise_k: float = 
     sim = simulate_lst(jax.random.key(seed), int(n), bm.astype(jnp.float32), profiles, f32(lib), srf32, LstPrior(),
                        noise_k=noise_k)
     sim = {k: np.asarray(v) for k, v in sim.items()}
-    # the check: pure spectra, no noise, recomputed in float64 one row at a time
-    chk = simulate_lst(jax.random.key(seed + 1), CHECK_ROWS, bm.astype(jnp.float32), profiles, f32(lib), srf32,
-                       LstPrior(max_members=1), noise_k=0.0)
-    chk = {k: np.asarray(v) for k, v in chk.items()}
-    srf64 = vimi_response(np.asarray(bm.wavenumber))
-    one = jax.jit(lambda atm, vza, e, lst: toa_brightness_temperature(bm(atm, vza), e, lst, srf64))
-    atm64 = tigr.atmospheres[pool]
-    again = np.stack([np.asarray(one(atm64[int(p)], float(v), lib[int(e)], float(t)))
-                      for p, v, e, t in zip(chk["profile"], chk["vza"], chk["emissivity_id"], chk["lst"])])
-    check = float(np.abs(again - np.stack([chk[f"bt_{b}"] for b in BANDS], 1)).max())
+    check_k = None
+    if check:  # pure spectra, no noise, recomputed in float64 one row at a time
+        chk = simulate_lst(jax.random.key(seed + 1), CHECK_ROWS, bm.astype(jnp.float32), profiles, f32(lib), srf32,
+                           LstPrior(max_members=1), noise_k=0.0)
+        chk = {k: np.asarray(v) for k, v in chk.items()}
+        srf64 = vimi_response(np.asarray(bm.wavenumber))
+        one = jax.jit(lambda atm, vza, e, lst: toa_brightness_temperature(bm(atm, vza), e, lst, srf64))
+        atm64 = tigr.atmospheres[pool]
+        again = np.stack([np.asarray(one(atm64[int(p)], float(v), lib[int(e)], float(t)))
+                          for p, v, e, t in zip(chk["profile"], chk["vza"], chk["emissivity_id"], chk["lst"])])
+        check_k = round(float(np.abs(again - np.stack([chk[f"bt_{b}"] for b in BANDS], 1)).max()), 6)
     ok = np.all(np.isfinite(np.stack([sim[f"bt_{b}"] for b in BANDS], 1)), axis=1)
     sim = {k: v[ok] for k, v in sim.items()}
     sim["profile"] = pool[sim["profile"].astype(int)]
     return sim, {"n_requested": int(n), "n_finite": int(ok.sum()), "n_profiles": int(len(pool)),
                  "emissivity_columns": [int(c) for c in pre_cols], "noise_k": noise_k, "dtype": "float32",
-                 "simulator_check_rows": CHECK_ROWS, "simulator_check_max_abs_k": round(check, 6)}
+                 "simulator_check_rows": CHECK_ROWS if check else 0, "simulator_check_max_abs_k": check_k}
 
 
 def _sw_inputs(t, truth_side: bool = False):

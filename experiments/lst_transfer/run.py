@@ -109,7 +109,8 @@ def main(argv=None) -> int:
             "band_shift_sensitivity": timer.run("diag_band_shift", ps.shift_sensitivity, truth, site_idx, site_cols)}
     sim, sim_info = timer.run("simulate", ps.simulate, bm, tigr, truth, pre_cols, cfg.n_pretrain)
     sws = timer.run("split_window_fit", ps.fit_split_windows, sim, config.SW_FORMS)
-    clean, _ = timer.run("simulate_noise_free", ps.simulate, bm, tigr, truth, pre_cols, cfg.n_pretrain, noise_k=0.0)
+    clean, _ = timer.run("simulate_noise_free", ps.simulate, bm, tigr, truth, pre_cols, cfg.n_pretrain, noise_k=0.0,
+                          check=False)
     diag["split_window"] = _sw_diagnostics(sws, tables[0], ps.fit_split_windows(clean, config.SW_FORMS))
 
     # direction-independent predictions on all observations: (M, n_all)
