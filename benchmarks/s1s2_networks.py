@@ -16,6 +16,12 @@ Usage::
     python benchmarks/s1s2_networks.py                 # CPU configuration
     python benchmarks/s1s2_networks.py --gpu           # paper size (on an accelerator)
     python benchmarks/s1s2_networks.py --networks strontium --batch-size 4 --steps 5 --json out.json
+    python benchmarks/s1s2_networks.py --loops --networks sodium   # fit_many's two drivers, epochs/s
+
+``--loops`` times whole epochs of ``leafjax.training.fit_many`` (64 chips, 2 epochs after a compiling
+warm-up run) with the compiled driver (one program: ``while_loop`` over epochs, ``fori_loop`` over steps) and the
+host-driven one (one compiled call per step), the default for convolutional models on CPU, where convolutions in
+a compiled loop body run several times slower (jax-ml/jax#12868).
 """
 
 from __future__ import annotations
@@ -91,6 +97,24 @@ def benchmark(name: str, *, size: int, base: int, fused_base: int, depth: int, b
             "loss": float(value)}
 
 
+def loop_drivers(name: str, *, size: int, base: int, fused_base: int, depth: int, batch_size: int,
+                 n_chips: int = 64, epochs: int = 2) -> dict:
+    """Seconds per epoch of ``fit_many`` for network ``name`` with each driver (second runs: compiled once)."""
+    from leafjax.training import fit_many
+
+    model, loss = build(name, base, fused_base, depth)
+    data = random_chips(n_chips, size)
+    row = {"network": name, "chip": size, "batch_size": batch_size, "chips": n_chips}
+    for loop in ("compiled", "host"):
+        kw = dict(loss=loss, epochs=epochs, batch_size=batch_size, patience=None, val_fraction=0.0, loop=loop)
+        fit_many(model, [data], **kw)  # compiles
+        t0 = time.perf_counter()
+        fit_many(model, [data], **kw)
+        row[f"{loop}_s_per_epoch"] = (time.perf_counter() - t0) / epochs
+    row["ratio"] = row["compiled_s_per_epoch"] / row["host_s_per_epoch"]
+    return row
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", action="store_true", help="the paper's size (256 x 256 chips, 32/64 base widths)")
@@ -102,12 +126,23 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--batch-size", type=int, default=None, help="chips per step (8; 16 with --gpu)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 10; 50 with --gpu)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--loops", action="store_true", help="time fit_many's compiled and host-driven loops")
     args = parser.parse_args(argv)
     size, base, fused, batch = CONFIGS["gpu" if args.gpu else "cpu"]
     size, base = args.size or size, args.base or base
     fused, batch = args.fused_base or fused, args.batch_size or batch
     steps = args.steps or (50 if args.gpu else 10)
     widths = lambda b: "/".join(str(b * 2 ** i) for i in range(args.depth + 1))  # noqa: E731
+    if args.loops:
+        print("# " + header(f"fit_many drivers, {size}x{size} chips, U-Nets {widths(base)}, batch {batch}"))
+        print(f"{'network':<10} {'compiled s/epoch':>17} {'host s/epoch':>13} {'ratio':>7}")
+        rows = []
+        for name in args.networks:
+            row = loop_drivers(name, size=size, base=base, fused_base=fused, depth=args.depth, batch_size=batch)
+            rows.append(row)
+            print(f"{name:<10} {row['compiled_s_per_epoch']:>17.2f} {row['host_s_per_epoch']:>13.2f} "
+                  f"{row['ratio']:>7.1f}", flush=True)
+        return rows
     print("# " + header(f"{size}x{size} chips, U-Nets {widths(base)}, fusion {widths(fused)}, batch {batch}, "
                         f"{steps} timed steps, float32"))
     print(f"{'network':<10} {'params':>9} {'compile s':>10} {'step ms':>9} {'chips/s':>9}")

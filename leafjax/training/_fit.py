@@ -25,7 +25,7 @@ from flax import nnx
 from ._batching import as_batch, bucket, concat, is_tabular, n_rows, row_table, split_rows, stack
 from ._history import FitHistory, histories
 from ._losses import Loss, PointwiseLoss, TabularLoss, TabularRegulariser, masked_mse
-from ._loop import LoopConfig, Regulariser, make_train_step, train
+from ._loop import LoopConfig, Regulariser, make_train_step, train, train_host
 from ._predict import evaluate, predict
 from ._schedules import AdamWCosine, Optimiser, default_optimiser
 
@@ -62,6 +62,19 @@ def _pool(data, rows):
     return tabular, concat(batches), [np.arange(a, b) for a, b in zip(starts[:-1], starts[1:])]
 
 
+#: Training-loop drivers of :func:`fit_many`.
+LOOPS: tuple[str, ...] = ("auto", "compiled", "host")
+
+
+def _host_loop(loop: str, model: nnx.Module) -> bool:
+    """Whether :func:`fit_many` drives the loop from the host (``loop``: one of :data:`LOOPS`)."""
+    if loop not in LOOPS:
+        raise ValueError(f"unknown loop {loop!r}; known: {', '.join(LOOPS)}")
+    if loop != "auto":
+        return loop == "host"
+    return jax.default_backend() == "cpu" and any(isinstance(m, nnx.Conv) for _, m in nnx.iter_modules(model))
+
+
 def fit_many(models: nnx.Module | Sequence[nnx.Module], data: Any, *,
              rows: Sequence[np.ndarray] | None = None, validation: Sequence[Any] | None = None,
              seeds: Sequence[int] | None = None, keys: Sequence[jax.Array] | None = None,
@@ -69,7 +82,7 @@ def fit_many(models: nnx.Module | Sequence[nnx.Module], data: Any, *,
              trainable: Any = nnx.Param, regulariser: Regulariser | None = None, epochs: int = 100,
              max_steps: int | None = None, batch_size: int = 64, val_fraction: float = 0.1,
              patience: int | None = 10, restore_best: bool = True, epoch_offset: int | Sequence[int] | np.ndarray = 0,
-             ) -> tuple[list[nnx.Module], list[FitHistory]]:
+             loop: str = "auto") -> tuple[list[nnx.Module], list[FitHistory]]:
     """Train ``M`` independent copies of models of one structure, all at once (see :func:`fit` for the
     meaning of every training argument; each model is trained exactly as :func:`fit` would train it alone).
 
@@ -83,6 +96,10 @@ def fit_many(models: nnx.Module | Sequence[nnx.Module], data: Any, *,
     - ``validation``: ``M`` explicit validation sets of the same form; else ``val_fraction`` of each set.
     - ``seeds`` or ``keys``: one per model (default: seed 0 for all) — validation split and shuffling.
     - ``epoch_offset``: per model (or one for all), shifts the shuffling keys (for a continued fit).
+    - ``loop``: ``"compiled"`` (the whole run one compiled program), ``"host"`` (epochs and steps driven from the
+      host, one compiled call per step: the same results), or ``"auto"``: ``"host"`` for convolutional models on
+      CPU, where a convolution inside a compiled loop runs several times slower (:func:`_loop.train_host`),
+      else ``"compiled"``.
 
     **Returns:** ``(trained models, histories)``, both of length ``M``, in input order.  Inputs are not
     modified.  The models' parameters are stacked and the step is ``vmap``-ped over them, so memory grows
@@ -137,7 +154,8 @@ def fit_many(models: nnx.Module | Sequence[nnx.Module], data: Any, *,
                      regulariser, bs, n_steps, int(epochs), -1 if patience is None else int(patience),
                      bool(restore_best), bool(n_val.max() > 0),
                      int(totals[0]) if np.all(totals == totals[0]) else None)
-    p_out, *counters = train(
+    driver = train_host if _host_loop(loop, models[0]) else train
+    p_out, *counters = driver(
         cfg, stack([nnx.as_pure(p) for p in params]), stack([nnx.as_pure(r) for r in rests]),
         jax.tree.map(jnp.asarray, pool), jnp.asarray(train_rows), jnp.asarray(n_train, jnp.int32),
         jnp.asarray(val_rows), jnp.asarray(n_val, jnp.int32), jnp.stack(shuffle_keys),
@@ -153,7 +171,7 @@ def fit(model: nnx.Module, data: Any, *, loss: Loss | PointwiseLoss | None = Non
         epochs: int = 100, max_steps: int | None = None, batch_size: int = 64,
         val_fraction: float = 0.1, validation: Any | None = None, patience: int | None = 10,
         restore_best: bool = True, seed: int = 0, key: jax.Array | None = None, epoch_offset: int = 0,
-        ) -> tuple[nnx.Module, FitHistory]:
+        loop: str = "auto") -> tuple[nnx.Module, FitHistory]:
     """Train a copy of ``model`` on ``data``.
 
     **Arguments:**
@@ -179,7 +197,7 @@ def fit(model: nnx.Module, data: Any, *, loss: Loss | PointwiseLoss | None = Non
       is held out (none if ``n < 2``).  ``patience``: epochs without validation improvement before stopping
       (``None``: never); ``restore_best``: return the parameters of the best validation epoch.
     - ``seed`` or ``key``: the split and the shuffling derive from it; ``epoch_offset`` shifts the shuffling
-      keys (for a continued fit).  The input ``model`` is not modified.
+      keys (for a continued fit); ``loop``: the driver (see :func:`fit_many`).  The input ``model`` is not modified.
 
     **Returns:** ``(trained model, FitHistory)``.  Deterministic given the seed and the model.  The whole run
     (all epochs, early stopping included) is one compiled call; equal settings and sizes reuse it.
@@ -198,6 +216,6 @@ def fit(model: nnx.Module, data: Any, *, loss: Loss | PointwiseLoss | None = Non
         [model], [data], validation=None if validation is None else [validation],
         seeds=None if key is not None else [seed], keys=None if key is None else [key], loss=loss,
         optimiser=optimiser, trainable=trainable, regulariser=regulariser, epochs=epochs, max_steps=max_steps,
-        batch_size=batch_size, val_fraction=val_fraction, patience=patience, restore_best=restore_best,
+        batch_size=batch_size, val_fraction=val_fraction, patience=patience, restore_best=restore_best, loop=loop,
         epoch_offset=epoch_offset)
     return models[0], hists[0]

@@ -44,7 +44,7 @@ def prepare_finetuning(model: nnx.Module, method: str = "full", *, seed: int = 0
     raise ValueError(f"unknown fine-tuning method {method!r}; known: {', '.join(FINETUNE_METHODS)}")
 
 
-def finetune_many(models: nnx.Module | Sequence[nnx.Module], data: Sequence[tuple], method: str = "full", *,
+def finetune_many(models: nnx.Module | Sequence[nnx.Module], data: Sequence[Any], method: str = "full", *,
                   seeds: Sequence[int] | None = None, method_kwargs: dict[str, Any] | None = None, **fit_kwargs
                   ) -> tuple[list[nnx.Module], list[list[FitHistory]]]:
     """Fine-tune ``M`` models of one structure (or one model ``M`` times) on ``M`` data sets at once, each as
@@ -71,7 +71,7 @@ def finetune_many(models: nnx.Module | Sequence[nnx.Module], data: Sequence[tupl
     return models, histories
 
 
-def finetune(model: nnx.Module, data: tuple, method: str = "full", *, seed: int = 0,
+def finetune(model: nnx.Module, data: Any, method: str = "full", *, seed: int = 0,
              method_kwargs: dict[str, Any] | None = None, **fit_kwargs) -> tuple[nnx.Module, list[FitHistory]]:
     """Fine-tune a copy of ``model`` on ``data`` with ``method`` (see :func:`prepare_finetuning`), through
     :func:`~leafjax.training.fit`: one call per stage (``epochs`` per stage for ``"gradual"``), all with the

@@ -91,3 +91,24 @@ def test_mismatched_models_and_counts_are_errors():
     with pytest.raises(ValueError, match="same number of wavelengths"):
         fit_many(glm, [a, (a[0][:, :5], a[1])], epochs=1)
 
+
+
+def test_host_driven_loop_trains_as_the_compiled_loop():
+    """The host-driven driver (the default for convolutional models on CPU) runs the same epochs, steps, early
+    stopping and best-epoch restore as the compiled one; losses agree to float32 rounding."""
+
+    from leafjax.networks import Sodium
+    from leafjax.training import MapMSE, fit_many
+    from _s1s2_batches import s1s2_batch
+
+    data = [s1s2_batch(10, 16, 0), s1s2_batch(7, 16, 1)]
+    model = Sodium(base_channels=4, depth=1, rngs=nnx.Rngs(0))
+    kw = dict(loss=MapMSE(), epochs=4, batch_size=4, patience=1, seeds=[0, 1])
+    _, hc = fit_many(model, data, loop="compiled", **kw)
+    _, hh = fit_many(model, data, loop="host", **kw)
+    for a, b in zip(hc, hh):
+        assert (a.steps, a.epochs_run, a.best_epoch) == (b.steps, b.epochs_run, b.best_epoch)
+        np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-4)
+        np.testing.assert_allclose(a.val_loss, b.val_loss, rtol=1e-4)
+    with pytest.raises(ValueError, match="unknown loop"):
+        fit_many(model, data, loop="fast", **kw)
