@@ -51,6 +51,8 @@ from ._lst import LstProblem as LstProblem, invert_lst as invert_lst, make_lst_p
 from ._band_fit import (band_model_cache_dir as band_model_cache_dir, cached_band_model as cached_band_model,
                         fit_band_model as fit_band_model)
 from ._band_fit import band_model_errors as band_model_errors
+from ._wcm_invert import (WaterCloudProblem as WaterCloudProblem, invert_water_cloud as invert_water_cloud,
+                          make_water_cloud_problem as make_water_cloud_problem)
 from ._wcm_fit import (ASSUMED_INCIDENCE_DEG as ASSUMED_INCIDENCE_DEG, NOMINAL_SOIL_MOISTURE as NOMINAL_SOIL_MOISTURE,
                        WcmFit as WcmFit, WcmFitData as WcmFitData, fit_water_cloud as fit_water_cloud,
                        sample_realism_stats as sample_realism_stats, wcm_fit_data as wcm_fit_data)

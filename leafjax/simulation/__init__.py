@@ -102,6 +102,7 @@ from ._scenes_radar import (
     scene_radar_coefficients as scene_radar_coefficients,
 )
 from ._scenes import (
+    PIXELS_PER_CALL as PIXELS_PER_CALL,
     S1S2Scenes as S1S2Scenes,
     scenes_to_chips as scenes_to_chips,
     simulate_s1s2_scenes as simulate_s1s2_scenes,
