@@ -31,6 +31,7 @@ import pandas as pd
 
 from leafjax.simulation import split_emissivities
 
+from .._timing import Timer
 from . import config, error_budget, report, sites as site_mod
 from . import physics_stages as ps
 
@@ -40,24 +41,6 @@ SYNTHETIC = "SYNTHETIC sites (LBLRTM truth + literature error budget)"
 def default_data_dir() -> Path:
     env = os.environ.get("LEAFJAX_SHARED_DATA")
     return Path(env) / "thermal" if env else Path("..") / "shared" / "data" / "thermal"
-
-
-class Timer:
-    """Seconds per stage (accumulated), written to ``runtime.json``."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-        self.t0 = time.time()
-
-    def add(self, stage: str, dt: float) -> None:
-        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + dt, 2)
-        print(f"[{time.time() - self.t0:7.1f} s] {stage}: {dt:.1f} s", flush=True)
-
-    def run(self, stage: str, fn, *a, **k):
-        t = time.time()
-        out = fn(*a, **k)
-        self.add(stage, time.time() - t)
-        return out
 
 
 def build_sites(truth, site_idx, site_cols, cfg, timer):

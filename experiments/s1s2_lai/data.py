@@ -10,12 +10,10 @@ baselines.
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import numpy as np
 
-from leafjax.data import VALID_SCL, load_s1s2_sample
+from leafjax.data import VALID_SCL
 from leafjax.preprocessing import LAI_SCALE, s1s2_inputs
 from leafjax.products import HybridRoute, retrieve_products
 from leafjax.simulation import PIXELS_PER_CALL, default_scene_optics, simulate_s1s2_scenes
@@ -91,13 +89,10 @@ def _tiles(a: np.ndarray, size: int) -> np.ndarray:
                      for j in range(0, w - size + 1, size)])
 
 
-def real_previous_date_tiles(folder, size: int) -> dict[str, dict[str, np.ndarray]]:
-    """The real sample's t−1 task per scene (chips whose LAI files at t−2 and t−1 are intact), tiled into
-    ``size`` × ``size`` tiles: ``{scene: batch}`` in the layout of :func:`previous_date_batch`.  The sample's
-    corrupt LAI file is reported by the reader (``RuntimeWarning``) and its chip left out."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        chips = load_s1s2_sample(folder)
+def real_previous_date_tiles(chips, size: int) -> dict[str, dict[str, np.ndarray]]:
+    """The real sample's t−1 task per scene from its chips (:func:`~leafjax.data.load_s1s2_sample`; those whose
+    LAI files at t−2 and t−1 are intact: the chip with the corrupt file is left out), tiled into ``size`` ×
+    ``size`` tiles: ``{scene: batch}`` in the layout of :func:`previous_date_batch`."""
     out = {}
     for chip in chips:
         if chip.lai_status[0] != "ok" or chip.lai_status[1] != "ok":

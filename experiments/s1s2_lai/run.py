@@ -34,6 +34,7 @@ import pandas as pd
 from leafjax.inversion import fit_water_cloud, wcm_fit_data
 from leafjax.simulation import default_scene_optics, scene_radar_coefficients
 
+from .._timing import Timer
 from . import baselines as bl
 from . import models as md
 from . import report
@@ -50,23 +51,9 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path("..") / "shared" / "data"
 
 
-class Timer:
-    """Seconds per stage, written to ``runtime.json``."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-        self.t0 = time.time()
-
-    def run(self, stage: str, fn, *a, **k):
-        t = time.time()
-        out = fn(*a, **k)
-        dt = time.time() - t
-        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + dt, 2)
-        print(f"[{time.time() - self.t0:7.1f} s] {stage}: {dt:.1f} s", flush=True)
-        return out
-
-
-def _load_radar(data_dir: Path):
+def _load_sample(data_dir: Path):
+    """The real chips (the reader's ``RuntimeWarning`` for the sample's corrupt LAI file silenced: the t−1 task
+    leaves that chip out) and the water-cloud fit on them."""
     import warnings
 
     from leafjax.data import load_s1s2_sample
@@ -74,8 +61,7 @@ def _load_radar(data_dir: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         chips = load_s1s2_sample(data_dir)
-    fit = fit_water_cloud(wcm_fit_data(chips))
-    return fit
+    return chips, fit_water_cloud(wcm_fit_data(chips))
 
 
 def train_networks(cfg, sets, timer, seed):
@@ -148,9 +134,9 @@ def main(argv=None) -> int:
     timer = Timer()
     key = jax.random.key(args.seed)
 
-    fit = timer.run("fit_water_cloud", _load_radar, data_dir)
+    chips, fit = timer.run("fit_water_cloud", _load_sample, data_dir)
     coefficients, _ = scene_radar_coefficients(fit.coefficients)
-    real = timer.run("read_real_t-1", real_previous_date_tiles, data_dir, cfg.size)
+    real = timer.run("read_real_t-1", real_previous_date_tiles, chips, cfg.size)
     optics = default_scene_optics()
     retrieve = timer.run("prepare_retrieval", make_retrieval, cfg, optics, jax.random.fold_in(key, 1))
     sets = timer.run("simulate_source", simulate_sets, cfg, {"train": cfg.n_train, "val": cfg.n_val,

@@ -29,6 +29,12 @@ def rmse(pred, target, mask) -> float:
     return float(np.sqrt(s.sum() / c.sum())) if c.sum() else float("nan")
 
 
+def _boot_rmse(sums, idx: np.ndarray) -> np.ndarray:
+    """Pooled RMSE of each bootstrap resample ``idx (n_boot, n_chips)`` from per-chip ``(sums, counts)``."""
+    s, c = sums
+    return np.sqrt(s[idx].sum(1) / np.maximum(c[idx].sum(1), 1))
+
+
 def bootstrap_index(n_chips: int, n_boot: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n_chips, (n_boot, n_chips))
 
@@ -42,7 +48,7 @@ def score_table(preds: dict[str, np.ndarray], batch, *, n_boot: int, reference: 
     rows = []
     for stratum, mask in strata_masks(batch).items():
         sums = {m: _sums(p, target, mask) for m, p in preds.items()}
-        boot = {m: np.sqrt(s[idx].sum(1) / np.maximum(c[idx].sum(1), 1)) for m, (s, c) in sums.items()}
+        boot = {m: _boot_rmse(sc, idx) for m, sc in sums.items()}
         for m, (s, c) in sums.items():
             if c.sum() == 0:
                 continue
@@ -68,10 +74,11 @@ def paired_effects(preds: dict[str, np.ndarray], batch, pairs: dict[str, tuple[s
     rows = []
     for stratum, mask in strata_masks(batch).items():
         for name, (ablated, full) in pairs.items():
-            (sa, ca), (sf, cf) = _sums(preds[ablated], batch["target"], mask), _sums(preds[full], batch["target"], mask)
+            a, f = _sums(preds[ablated], batch["target"], mask), _sums(preds[full], batch["target"], mask)
+            (sa, ca), (sf, cf) = a, f
             if ca.sum() == 0 or cf.sum() == 0:
                 continue
-            d = np.sqrt(sa[idx].sum(1) / np.maximum(ca[idx].sum(1), 1)) - np.sqrt(sf[idx].sum(1) / np.maximum(cf[idx].sum(1), 1))
+            d = _boot_rmse(a, idx) - _boot_rmse(f, idx)
             rows.append({"ablation": name, "stratum": stratum, "ablated": ablated, "full": full,
                          "effect": float(np.sqrt(sa.sum() / ca.sum()) - np.sqrt(sf.sum() / cf.sum())),
                          "effect_lo": float(np.percentile(d, 2.5)), "effect_hi": float(np.percentile(d, 97.5))})

@@ -105,19 +105,6 @@ class LoopConfig:
     uniform_total: int | None  # the total steps when equal for every model (schedule built from a Python int)
 
 
-def over_models(fn, n_models: int):
-    """``jax.vmap(fn)`` over the leading model axis; for one model, ``fn`` itself on the arguments without that
-    axis (added back to the outputs), which keeps a single model's program free of batched kernels."""
-    if n_models != 1:
-        return jax.vmap(fn)
-
-    def one(*args):
-        out = fn(*jax.tree.map(lambda a: a[0], args))
-        return jax.tree.map(lambda a: a[None], out)
-
-    return one
-
-
 class LoopData(NamedTuple):
     """The arrays of one training run (see :func:`train` for their shapes)."""
 
@@ -170,7 +157,7 @@ def _step(cfg: LoopConfig, s, order, in_range, active, c, d: LoopData):
                                         idx, valid)
         return p, o, value.astype(jnp.float32), took  # the loss histories are float32 whatever the data
 
-    params, opt, value, took = over_models(step_one, order.shape[0])(params, d.rest, opt, d.totals, idx, valid)
+    params, opt, value, took = jax.vmap(step_one)(params, d.rest, opt, d.totals, idx, valid)
     took_n = took.astype(steps.dtype)  # bool -> int32 explicitly (strict dtype promotion)
     return params, opt, steps + took_n, loss_sum + jnp.where(took, value, 0.0), loss_n + took_n
 
@@ -189,7 +176,7 @@ def _epoch_end(cfg: LoopConfig, carry, c, d: LoopData):
             mask = jnp.arange(rows.shape[0], dtype=n.dtype) < n
             return cfg.loss(model, take_rows(d.pool, rows), mask).astype(jnp.float32)
 
-        v = over_models(val_one, d.val_rows.shape[0])(params, d.rest, d.val_rows, d.n_val)
+        v = jax.vmap(val_one)(params, d.rest, d.val_rows, d.n_val)
         checks = ran & (d.n_val > 0)
         hist_val = hist_val.at[:, epoch].set(jnp.where(checks, v, jnp.nan))
         better = checks & (v < best_val)
