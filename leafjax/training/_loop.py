@@ -238,8 +238,8 @@ _outputs_jit = _jit_cfg(_outputs)
 def train_host(cfg: LoopConfig, params, rest, pool, train_rows, n_train, val_rows, n_val, keys, totals, offsets):
     """:func:`train` with the epochs and steps driven from the host: the same functions, each step one compiled call
     (results equal up to floating-point rounding: XLA fuses the two programs differently).  On CPU a convolution inside a compiled loop body runs several times slower than the
-    same convolution at the top level of a program (jax-ml/jax#12868; the Sentinel-1/2 radar U-Net on 64 × 64 chips:
-    4.9 s against 0.7 s for 16 steps on the 2-core CPU), so :func:`~leafjax.training.fit_many` uses this driver for
+    same convolution at the top level of a program (jax-ml/jax#12868; one epoch of the Sentinel-1/2 radar U-Net
+    on 64 chips of 64 × 64: 15.8 s against 0.76 s on the 2-core CPU, ``benchmarks/s1s2_networks.py --loops``), so :func:`~leafjax.training.fit_many` uses this driver for
     convolutional models on CPU.  Costs one dispatch per step and one host synchronisation per epoch."""
     d = LoopData(rest, pool, train_rows, n_train, val_rows, n_val, keys, totals, offsets)
     carry = _initial_carry_jit(cfg, params, d)
