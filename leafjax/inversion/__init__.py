@@ -56,3 +56,13 @@ from ._wcm_invert import (WaterCloudProblem as WaterCloudProblem, invert_water_c
 from ._wcm_fit import (ASSUMED_INCIDENCE_DEG as ASSUMED_INCIDENCE_DEG, NOMINAL_SOIL_MOISTURE as NOMINAL_SOIL_MOISTURE,
                        WcmFit as WcmFit, WcmFitData as WcmFitData, fit_water_cloud as fit_water_cloud,
                        sample_realism_stats as sample_realism_stats, wcm_fit_data as wcm_fit_data)
+from ._voxel import (
+    ImageObservation as ImageObservation,
+    VoxelProspectProblem as VoxelProspectProblem,
+    VoxelRetrieval as VoxelRetrieval,
+    VoxelSpectraProblem as VoxelSpectraProblem,
+    make_voxel_prospect_problem as make_voxel_prospect_problem,
+    make_voxel_spectra_problem as make_voxel_spectra_problem,
+    retrieve_voxel_prospect as retrieve_voxel_prospect,
+    retrieve_voxel_spectra as retrieve_voxel_spectra,
+)

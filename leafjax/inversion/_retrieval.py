@@ -107,7 +107,10 @@ def _lbfgs(objective, z0, steps: int):
         updates, state = opt.update(grad, carry.state, carry.z, value=value, grad=grad, value_fn=objective)
         return _LBFGSCarry(optax.apply_updates(carry.z, updates), state), value
 
-    carry, values = jax.lax.scan(step, _LBFGSCarry(z0, opt.init(z0)), None, length=steps)
+    # optax's L-BFGS mixes int32 and int64 indices internally: trace it under standard promotion, so that it
+    # also runs where a caller set jax_numpy_dtype_promotion="strict"
+    with jax.numpy_dtype_promotion("standard"):
+        carry, values = jax.lax.scan(step, _LBFGSCarry(z0, opt.init(z0)), None, length=steps)
     return carry.z, values
 
 

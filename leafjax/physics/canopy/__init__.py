@@ -4,7 +4,7 @@ direct + diffuse sky light (all pure, jit/vmap/grad-able, batched)."""
 
 from ._fcover import fcover as fcover
 from ._inputs import ProsailParams as ProsailParams, SunViewGeometry as SunViewGeometry
-from ._geometry import Geometry as Geometry, canopy_geometry as canopy_geometry
+from ._geometry import Geometry as Geometry, canopy_geometry as canopy_geometry, leaf_projection as leaf_projection
 from ._lidf import (
     ANGLE_CENTRES_DEG as ANGLE_CENTRES_DEG,
     ANGLE_CLASS_EDGES_DEG as ANGLE_CLASS_EDGES_DEG,

@@ -63,6 +63,26 @@ def _half_plane_angle(c: Array, s: Array) -> tuple[Array, Array]:
     return beta, d
 
 
+def _projection(c: Array, s: Array, beta: Array) -> Array:
+    """Azimuth-averaged projection :math:`\\chi = \\overline{|\\Omega\\cdot n_l|}` of a leaf class (Verhoef 1998)."""
+    return (2.0 / math.pi) * ((beta - 0.5 * math.pi) * c + jnp.sin(beta) * s)
+
+
+def leaf_projection(cos_zenith: Float[Array, "*batch"], angle_classes: str = "prosail") -> Float[Array, "*batch n"]:
+    r"""Projection function per inclination class: :math:`\chi_l(\theta)`, the mean over leaf azimuth of
+    :math:`|\Omega\cdot n_l|` for a direction of zenith cosine ``cos_zenith`` (either hemisphere; the sign is
+    ignored), shape ``(*batch, n_classes)``.  The G-function of a leaf-angle distribution ``F`` is
+    :math:`G(\theta) = \sum_l F_l\,\chi_l(\theta)` (≈ 0.5 for spherical leaves), and the extinction coefficient of 4SAIL
+    is :math:`k = G/\cos\theta` (Ross 1981; Verhoef 1998, ch. 4)."""
+    cz = jnp.abs(cos_zenith)
+    sz = safe_sqrt(1.0 - cz**2)
+    ttl = jnp.asarray(np.deg2rad(angle_class_centres(angle_classes)), dtype=cz.dtype).reshape((1,) * cz.ndim + (-1,))
+    c = jnp.cos(ttl) * cz[..., None]
+    s = jnp.sin(ttl) * sz[..., None]
+    beta, _ = _half_plane_angle(c, s)
+    return _projection(c, s, beta)
+
+
 def safe_sqrt(x: Array) -> Array:
     """``sqrt(max(x, 0))`` with a zero (not NaN/inf) gradient at ``x ≤ 0`` (double-``where``)."""
     pos = x > 0
@@ -103,8 +123,8 @@ def canopy_geometry(lidf: Float[Array, "*batch n"], sza: Float[Array, "*batch"],
     ss, so = sttl * e(sts), sttl * e(sto)
     bts, ds = _half_plane_angle(cs, ss)
     bto, do = _half_plane_angle(co, so)
-    chi_s = (2.0 / math.pi) * ((bts - 0.5 * math.pi) * cs + jnp.sin(bts) * ss)
-    chi_o = (2.0 / math.pi) * ((bto - 0.5 * math.pi) * co + jnp.sin(bto) * so)
+    chi_s = _projection(cs, ss, bts)
+    chi_o = _projection(co, so, bto)
 
     # Sort (psi, |bts − bto|, π − |bts + bto − π|) into bt1 ≤ bt2 ≤ bt3 (btran1 ≤ btran2 always).
     btran1 = jnp.abs(bts - bto)
