@@ -6,6 +6,7 @@
 #   bash benchmarks/gpu.sh products  OUT   # product routes (lm, hybrid, lut) on a synthetic 10^6-pixel scene
 #   bash benchmarks/gpu.sh lst       OUT   # thermal band-model fit, LST simulation and physical inversion
 #   bash benchmarks/gpu.sh s1s2      OUT   # training throughput of the Sentinel-1/2 LAI U-Nets at the paper's size
+#   bash benchmarks/gpu.sh voxel     OUT   # voxel Monte Carlo: paths/s, tallies/s, polynomial evaluations/s vs 4SAIL
 #   bash benchmarks/gpu.sh study     OUT   # LODO network grid (resumable: rerun until it prints "complete"),
 #                                          # then the leaf-trait study on its predictions
 #
@@ -14,7 +15,7 @@
 # BUDGET (seconds of grid fitting per call, default 480) set the study stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stage=${1:?stage: physics, networks, products, lst, s1s2 or study}
+stage=${1:?stage: physics, networks, products, lst, s1s2, voxel or study}
 out=${2:?output folder}
 mkdir -p "$out"
 py=${PYTHON:-python3}
@@ -45,6 +46,9 @@ lst)
   ;;
 s1s2)
   "$py" benchmarks/s1s2_networks.py --gpu --json "$out/s1s2_networks.json" 2>&1 | tee "$out/s1s2_networks.txt"
+  ;;
+voxel)
+  "$py" benchmarks/voxel.py --gpu --json "$out/voxel.json" 2>&1 | tee "$out/voxel.txt"
   ;;
 study)
   "$py" -m experiments.lodo_networks.run --grid "${GRID:-full}" --data "$data" \
