@@ -1,6 +1,6 @@
 """Thin command-line interface: parse flags, call library functions, report one-line errors.
 
-Commands: ``simulate``, ``forward``, ``invert``, ``map``, ``demo``.  Every error caused by the input or the arguments
+Commands: ``simulate``, ``forward``, ``invert``, ``map``, ``voxel`` (``simulate``, ``invert``), ``demo``.  Every error caused by the input or the arguments
 (a bad flag, an unreadable or malformed file, an output that may not be written, ...) prints one line
 ``leafjax: error: ...`` on stderr and exits with status 2; an unexpected exception (a bug) prints one line
 ``leafjax: internal error: <Type>: <message> (please report)`` and exits with status 1; Ctrl-C exits with 130.
@@ -47,7 +47,7 @@ def _is_input_error(e: BaseException) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _demo, _invert, _map, _simulate
+    from . import _demo, _invert, _map, _simulate, _voxel
 
     parser = _Parser(prog="leafjax", description="Differentiable leaf radiative transfer in JAX.")
     from .._version import __version__
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     _simulate.add_parsers(sub)
     _invert.add_parsers(sub)
     _map.add_parsers(sub)
+    _voxel.add_parsers(sub)
     _demo.add_parsers(sub)
     return parser
 

@@ -4,7 +4,7 @@ A :class:`VoxelScene` is a periodic grid of turbid leaf-area density per compone
 above a Lambertian soil, with per-component leaf-angle distributions through the same G-function code as 4SAIL.
 Builders make RAMI-like scenes (:func:`homogeneous_scene`, :func:`floating_spheres_scene`, :func:`crowns_scene`,
 :func:`rows_scene`); :func:`voxelise_mesh` voxelises triangle meshes of leaves exactly (e.g. the random leaf discs of
-:func:`leaf_disc_mesh`).
+:func:`leaf_disc_mesh`), and :func:`scene_from_spec` builds any of them from a JSON-like mapping.
 
 The Monte Carlo engine traces photon paths once (:func:`monte_carlo_tallies`; fixed-shape JAX loops, delta
 tracking) and tallies, per image pixel and view, the λ-independent weights and exponent vectors of every path
@@ -32,6 +32,8 @@ from ._builders import (
     spherical_lidf as spherical_lidf,
 )
 from ._mesh import leaf_disc_mesh as leaf_disc_mesh, voxelise_mesh as voxelise_mesh
+from ._mitsuba import mitsuba_image as mitsuba_image
+from ._spec import SCENE_BUILDERS as SCENE_BUILDERS, scene_from_spec as scene_from_spec
 from ._raymarch import direction as direction, optical_depth_to_top as optical_depth_to_top
 from ._trace import PathEvents as PathEvents, trace_paths as trace_paths
 from ._tally import (
