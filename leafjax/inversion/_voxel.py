@@ -52,6 +52,10 @@ from ._retrieval import second_difference_penalty
 FRACTION_BOUNDS: tuple[float, float] = (1e-3, 1.0 - 1e-3)
 SOIL_BOUNDS: tuple[float, float] = (1e-4, 1.0 - 1e-4)
 ALBEDO_BOUNDS: tuple[float, float] = (1e-4, MAX_LEAF_ALBEDO)
+#: Plausible range of an image pixel's BRF: not bounded by 1 (the hotspot, and the Monte Carlo estimate of a small
+#: pixel hit by few paths can exceed it: 1.3 at 0.05 m pixels and 16k photons in the canopy3d stand), so only gross
+#: errors (e.g. percent or DN images) are flagged out_of_range (the wavelength is then not inverted).
+PIXEL_BRF_RANGE: tuple[float, float] = (-1.0, 10.0)
 #: Starting points of the free retrieval (albedo, reflected fraction, soil), tried in order with ``n_starts``.
 FREE_STARTS: tuple[tuple[float, float, float], ...] = ((0.6, 0.5, 0.2), (0.15, 0.6, 0.1), (0.9, 0.5, 0.3),
                                                        (0.3, 0.4, 0.5))
@@ -144,6 +148,10 @@ class VoxelSpectraProblem(AbstractProblem):
         for i, c in enumerate(self.components):
             out[f"{c}_rho"], out[f"{c}_tau"] = sp.rho[i], sp.tau[i]
         return out
+
+    def observation_range(self):
+        """Pixel BRF: :data:`PIXEL_BRF_RANGE` (not the fraction checks: a pixel's BRF may exceed 1)."""
+        return PIXEL_BRF_RANGE
 
     def initial_guess(self, obs, weight, context, n_starts):
         c = len(self.components)
@@ -298,6 +306,10 @@ class VoxelProspectProblem(AbstractProblem):
 
     def estimates(self, theta, context):
         return {n: theta[:, i] for i, n in enumerate(self.free)}
+
+    def observation_range(self):
+        """Pixel BRF: :data:`PIXEL_BRF_RANGE` (not the fraction checks: a pixel's BRF may exceed 1)."""
+        return PIXEL_BRF_RANGE
 
     def initial_guess(self, obs, weight, context, n_starts):
         z = self.to_unconstrained(self.start[None])

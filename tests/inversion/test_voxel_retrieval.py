@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from leafjax._flags import Quality
 from leafjax.inversion import BatchedLevenbergMarquardt
 from leafjax.inversion import (ImageObservation, make_voxel_spectra_problem, retrieve_voxel_prospect,
                                       retrieve_voxel_spectra)
@@ -54,6 +55,20 @@ def test_free_spectra_are_recovered_exactly_from_noise_free_images(tallies):
     assert np.all(np.asarray(res.rho + res.tau) < 1.0)
     assert float(jnp.max(jnp.abs(res.fitted.reshape(-1) - jnp.concatenate(
         [o.image.reshape(-1, WL) for o in _observations(tallies, sp)]).reshape(-1)))) < 1e-6
+
+
+def test_pixels_above_one_are_inverted_and_percent_images_flagged(tallies):
+    obs = _observations(tallies, _truth())
+    bright = [ImageObservation(o.tallies, o.view, o.image.at[0, 0, :].set(1.3)) for o in obs]  # e.g. hotspot
+    res = retrieve_voxel_spectra(bright, ("birch", "spruce"), n_starts=1)
+    assert np.all(np.asarray(res.per_band.status) != 2) and np.all(np.isfinite(np.asarray(res.rho)))
+    percent = [ImageObservation(o.tallies, o.view, 100.0 * o.image) for o in obs]
+    res = retrieve_voxel_spectra(percent, ("birch", "spruce"), n_starts=1)
+    gross = np.max(np.concatenate([np.asarray(o.image).reshape(-1, WL) for o in percent]), axis=0) > 10.0
+    assert gross.any() and not gross.all()
+    # wavelengths with a pixel above 10 are invalid_input (out_of_range, not inverted), the others are inverted
+    np.testing.assert_array_equal(np.asarray(res.per_band.status) == 2, gross)
+    np.testing.assert_array_equal(np.asarray(res.per_band.quality) & int(Quality.OUT_OF_RANGE) > 0, gross)
 
 
 def test_smoothness_prior_reduces_the_noise_of_retrieved_spectra(tallies):
