@@ -2,6 +2,8 @@
 generic tables with a column mapping, embedded demo), percent detection, and :class:`AbstractDataset`, the
 interface any dataset type implements to take part in :mod:`leafjax.methods` and :mod:`leafjax.evaluation`; readers
 of the thermal reference data and of Sentinel-1/2 LAI chips in the challenge naming (:func:`load_s1s2_sample`).
+Plausibility checks of trait labels, reported per dataset and excluded from training by default:
+:func:`label_plausibility` and :func:`exclude_implausible`.
 
 Example:
     >>> from leafjax.data import load_demo
@@ -58,3 +60,13 @@ from ._s1s2 import (
     scl_classes as scl_classes,
 )
 from ._timestack import TimeStack as TimeStack, stack_from_s1s2 as stack_from_s1s2
+from ._plausibility import (
+    MEASURED_LEAF_RANGES as MEASURED_LEAF_RANGES,
+    REASONS as REASONS,
+    SPECTRAL_REGIONS as SPECTRAL_REGIONS,
+    LabelChecks as LabelChecks,
+    PlausibilityRules as PlausibilityRules,
+    exclude_implausible as exclude_implausible,
+    label_plausibility as label_plausibility,
+    plausibility_table as plausibility_table,
+)
