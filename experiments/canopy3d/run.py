@@ -13,15 +13,20 @@ Stages (``--stages``, default all):
   Retrieval of the free spectra (LM per wavelength through the shared inversion core), with truth images (a)
   from the same tallies (inverse crime, said so), noise-free and with 2 % relative noise, and (b) from an
   independent Monte Carlo run of the same engine (other random numbers, 2× the photons): the model error of a
-  finite tally.  No independent engine is installed here (see ``docs/canopy3d.md``).  The smoothness prior
+  finite tally.  The independent engine (Mitsuba) is in the ``independent`` stage.  The smoothness prior
   (L-BFGS) and the PROSPECT-per-component retrieval are in the library and its tests, but are left out here: on the
   2-core CPU each costs tens of minutes at this size (``_retrievals(..., prospect=True, smoothness=(0, 1e-3))``).
+- ``photons``: the model-tally noise against an independent truth (2× photons): model tallies of 1× and 4×
+  the photons and of the fast path (exact single scattering), 21 wavelengths.  Not in the default stages.
+- ``discrete`` and ``independent`` (need ``pip install leafjax[mitsuba]``; see :mod:`._cross`): explicit leaf
+  discs rendered by Mitsuba against their voxelisation (discrete vs turbid), and the free retrieval from Mitsuba
+  images of a two-species + understorey + soil scene of explicit leaves (the independent-engine truth).
 - ``resolution``: the same scene at 2.5, 0.25 and 0.05 m pixels (11 wavelengths), 2 % noise: RMSE and relative
   RMSE of the retrieved spectra against the pixel size.
 
-Writes ``results/*.csv`` and ``results/summary.md``.  Usage::
+Writes ``results/<stage>.csv`` and ``results/summary_<stages>.md``.  ``--quick`` does not shrink the Mitsuba stages.  Usage::
 
-    python -m experiments.canopy3d.run [--photons 262144] [--scene-photons 65536] [--stages homogeneous,retrieval,resolution] [--quick]
+    python -m experiments.canopy3d.run [--photons 262144] [--scene-photons 65536] [--stages homogeneous,retrieval,resolution,photons,discrete,independent] [--quick]
 """
 
 from __future__ import annotations
@@ -56,7 +61,13 @@ RESOLUTION_WL = np.array([450, 550, 650, 700, 750, 800, 900, 1100, 1600, 2000, 2
 
 
 def machine() -> str:
-    return f"{platform.machine()} {platform.processor() or 'CPU'}, {jax.device_count()} JAX device(s) " \
+    model = platform.processor() or "CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{platform.machine()} {model}, {jax.device_count()} JAX device(s) " \
            f"({jax.default_backend()}), {__import__('os').cpu_count()} cores"
 
 
@@ -217,6 +228,35 @@ def resolution(photons: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def photons_stage(photons: int) -> pd.DataFrame:
+    """Model-tally noise against an independent truth: the retrieval of ``retrieval`` (21 wavelengths) from the
+    images of an independent run (2× ``photons``), with model tallies of ``photons`` and 4× ``photons`` Monte
+    Carlo paths, and of the fast path (exact single scattering + ``photons`` paths for orders ≥ 2)."""
+    scene = stand()
+    wl = np.arange(400.0, 2401.0, 100.0)
+    truth, model, basis = truth_spectra(wl)
+    kw = dict(sza=SZA, views=VIEWS, pixel_size=0.25, max_order=30)
+    t0 = time.perf_counter()
+    ind = V.monte_carlo_tallies(scene, jax.random.key(12345), n_photons=2 * photons, **kw)
+    print(f"  independent-photon truth: {ind.n_photons} photons in {time.perf_counter() - t0:.0f} s", flush=True)
+    indep = [V.render(ind, truth, v, tail=True) for v in range(len(VIEWS))]
+    models = {f"Monte Carlo, {photons} photons": lambda: V.monte_carlo_tallies(
+                  scene, jax.random.key(0), n_photons=photons, **kw),
+              f"fast path (exact single + {photons} photons)": lambda: V.fast_tallies(
+                  scene, jax.random.key(0), n_photons=photons, **kw),
+              f"Monte Carlo, {4 * photons} photons": lambda: V.monte_carlo_tallies(
+                  scene, jax.random.key(0), n_photons=4 * photons, **kw)}
+    rows = []
+    for name, make in models.items():
+        t0 = time.perf_counter()
+        tal = make()
+        t_trace = time.perf_counter() - t0
+        print(f"  model {name}: traced in {t_trace:.0f} s", flush=True)
+        rows += _retrievals(tal, indep, truth, model, basis, scene.components,
+                            dict(model=name, truth=f"independent photons ({ind.n_photons})", trace_s=t_trace))
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photons", type=int, default=1 << 18, help="photons per homogeneous-scene trace")
@@ -225,6 +265,9 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="32k photons (a smoke run; figures not for reporting)")
     ap.add_argument("--out", type=Path, default=HERE / "results")
     a = ap.parse_args(argv)
+    unknown = sorted(set(a.stages.split(",")) - set(STAGES))
+    if unknown:
+        ap.error(f"unknown stage(s) {unknown}; choose from {sorted(STAGES)}")
     photons = 1 << 15 if a.quick else a.photons
     scene_photons = 1 << 14 if a.quick else a.scene_photons
     a.out.mkdir(parents=True, exist_ok=True)
@@ -232,12 +275,23 @@ def main(argv=None) -> None:
     for stage in a.stages.split(","):
         t0 = time.perf_counter()
         print(f"[{stage}]")
-        df = {"homogeneous": homogeneous, "retrieval": retrieval, "resolution": resolution}[stage](photons if stage == "homogeneous" else scene_photons)
+        df = STAGES[stage](photons if stage == "homogeneous" else scene_photons)
         df.to_csv(a.out / f"{stage}.csv", index=False)
         lines += [f"## {stage} ({time.perf_counter() - t0:.0f} s)\n", markdown(df), ""]
         print(df.round(4).to_string(index=False))
     (a.out / f"summary_{a.stages.replace(',', '_')}.md").write_text("\n".join(lines) + "\n")
 
+
+def _cross_stage(name: str):
+    def stage(photons: int) -> pd.DataFrame:  # photons: the Mitsuba stages use their own defaults
+        from . import _cross
+
+        return getattr(_cross, name)()
+    return stage
+
+
+STAGES = {"homogeneous": homogeneous, "retrieval": retrieval, "resolution": resolution, "photons": photons_stage,
+          "discrete": _cross_stage("discrete_vs_turbid"), "independent": _cross_stage("independent_retrieval")}
 
 if __name__ == "__main__":
     main()
