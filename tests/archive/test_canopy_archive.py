@@ -70,6 +70,7 @@ def test_cli_inverts_sentinel2_pixels_in_order_with_flags(archive, tmp_path):
     assert (res.loc[ok, "rmse"] < 1e-3).all() and np.isfinite(res.loc[ok, "lai_std"]).all()
 
 
+@pytest.mark.slow
 def test_interrupted_canopy_run_resumes_to_identical_output(archive, tmp_path):
     _, path, _, _ = archive
     other = ArchiveSettings(**{**SETTINGS.__dict__, "sensor": "sentinel-2b"})

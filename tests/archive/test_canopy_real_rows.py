@@ -5,6 +5,7 @@ estimates of ``leafjax.products.retrieve_products`` in Python with the same rout
 The rows are the first 16 of ``s2_crop_traits/lai_s2_insitu.csv`` in the shared data folder (Graf et al. 2023);
 the look-up table is small (2,000 entries, k = 20) to keep the test fast."""
 
+import pytest
 import jax
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ TABLE_BANDS = ("B02", "B03", "B04", "B05", "B06", "B07", "B8A", "B11", "B12")
 ROUTE = {"n": 2000, "k": 20}
 
 
+@pytest.mark.slow
 def test_cli_on_real_rows_equals_python(shared_data, tmp_path):
     rows = pd.read_csv(shared_data / "s2_crop_traits" / "lai_s2_insitu.csv").head(16)
     rows = rows[rows["platform"] == "S2B"].reset_index(drop=True)  # one sensor: one --sensor run

@@ -9,6 +9,7 @@ from leafjax.data._dataset import SpectralDataset
 from leafjax.physics import ProspectPro, ProspectProParams
 
 
+@pytest.mark.slow
 def test_inversion_method_recovers_simulated_traits():
     wl = np.arange(1700.0, 2401.0, 25.0)
     prot, cbc, ewt = np.array([0.0010, 0.0015, 0.0020]), np.array([0.006, 0.008, 0.010]), np.array([0.010, 0.012, 0.015])

@@ -15,6 +15,7 @@ def data(shared_data):
     return str(shared_data / "thermal")
 
 
+@pytest.mark.slow
 def test_simulate_lst_writes_parquet_and_csv(tmp_path, data, capsys):
     out = tmp_path / "lst.parquet"
     argv = ["simulate", "--model", "lst", "--n", "300", "--seed", "3", "--chunk-size", "128", "--data", data,

@@ -277,6 +277,7 @@ def fake_solvers(monkeypatch):
     monkeypatch.setattr(canopy, "invert_canopy", lambda r, *a, **k: _FakeResult(np.asarray(r)))
 
 
+@pytest.mark.slow
 def test_fuzz_invert_leaf_tables(capsys, fake_solvers):
     fuzz("invert_leaf", A.invert_leaf_cases(), capsys)
 
@@ -285,14 +286,17 @@ def test_fuzz_invert_npy(capsys, fake_solvers):
     fuzz("invert_npy", A.invert_npy_cases(), capsys)
 
 
+@pytest.mark.slow
 def test_fuzz_invert_canopy_tables(capsys, fake_solvers):
     fuzz("invert_canopy", A.invert_canopy_cases(), capsys)
 
 
+@pytest.mark.slow
 def test_fuzz_forward(capsys):
     fuzz("forward", A.forward_cases(), capsys)
 
 
+@pytest.mark.slow
 def test_fuzz_simulate(capsys):
     fuzz("simulate", A.simulate_cases(), capsys)
 

@@ -65,6 +65,7 @@ def test_prosail_call_forms_and_geometry_conditions():
         model(ProsailParams(leaf, canopy, soil), canopy)
 
 
+@pytest.mark.slow
 def test_prosail_params_are_a_differentiable_pytree():
     model = Prosail("prospect-d", wavelengths=WL)
     params = ProsailParams(lj.ProspectDParams(n_struct=1.5, chl=40.0, car=8.0),

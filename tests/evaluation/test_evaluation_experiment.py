@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import pandas as pd
 
 from experiments.lodo_baselines.run import main
@@ -21,6 +23,7 @@ def test_lodo_experiment_smoke(shared_data, tmp_path):
                                       "gsti_rogers2017_utqiagvik_arctic"}
 
 
+@pytest.mark.slow
 def test_network_grid_resumes_from_finished_parts(shared_data, tmp_path):
     import pytest
 

@@ -22,6 +22,7 @@ def reduced_run(shared_data, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_table_is_complete_and_finite(reduced_run):
     scores = pd.read_csv(reduced_run / "scores.csv")
     methods = set(scores["method"])

@@ -93,6 +93,7 @@ def test_real_previous_date_task_reproduces_the_measured_persistence(shared_data
         assert abs(rmse(bl.persistence(b), b["target"], both) - expected) < 0.001
 
 
+@pytest.mark.slow
 def test_training_and_finetuning_run_through_the_shared_loop():
     cfg = CONFIGS["quick"]
     tr, va = s1s2_batch(n=4, size=8, seed=1), s1s2_batch(n=2, size=8, seed=2)

@@ -75,6 +75,7 @@ def test_canopy_inversion_recovers_lai_chl():
     assert np.all(np.asarray(res.std["fcover"]) > 0) and res.fitted.shape == obs.shape
 
 
+@pytest.mark.slow
 def test_hybrid_learns_lai_fcover_on_held_out_pixels():
     """A small ResNet trained on 768 noisy band-level simulations; scored on 256 further independent draws of
     the prior (full-size numbers: experiments/canopy/README.md; here R² ≈ 0.73 lai, 0.75 chl, 0.94 fcover)."""

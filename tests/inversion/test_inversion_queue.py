@@ -119,6 +119,7 @@ def test_structured_jacobian_matches_jacfwd(model_cls, free, use_r, use_t):
     np.testing.assert_allclose(np.asarray(plain), np.asarray(ref), rtol=1e-10, atol=1e-12 * scale)
 
 
+@pytest.mark.slow
 def test_row_estimate_same_alone_and_in_batch_in_any_order(leaf64):
     _, problem, observed = leaf64
     solver = BatchedLevenbergMarquardt(rtol=1e-10)

@@ -100,6 +100,7 @@ def test_masked_target_pixels_change_neither_loss_nor_gradient(models, batch):
                                rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_fit_many_reduces_the_fused_masked_loss(models):
     """The shared loop on a dict batch of chips (fused loss with the auxiliary branch terms): the loss falls."""
     data = s1s2_batch(9, SIZE, seed=1)

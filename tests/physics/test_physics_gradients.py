@@ -54,6 +54,7 @@ def test_gradients_match_finite_differences(version):
 
 
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
+@pytest.mark.slow
 def test_gradients_finite_at_edges(dtype):
     """N = 1 exactly, every absorber at its lower bound (k -> 0), zero absorption, and the upper bounds."""
     # (N < 1 is outside leafjax's bounds: Stokes' solution has a pole there; see leafjax._constants.TRAITS.)

@@ -81,6 +81,7 @@ def test_wrong_params_type_is_an_error():
         lj.ProspectPro(wavelengths=WL)(lj.ProspectDParams(n_struct=1.5, chl=40.0, car=8.0))
 
 
+@pytest.mark.slow
 def test_blocked_evaluation_equals_unblocked_and_differentiates():
     model = lj.ProspectD(wavelengths=WL, dtype=jnp.float64)
     cols = random_params(np.random.default_rng(9), D_NAMES, 70)

@@ -20,6 +20,7 @@ def prepared(s2, atbd_scene):
     return state, retrieve_products(bands, geometry, srf, ROUTE, state=state)
 
 
+@pytest.mark.slow
 def test_hybrid_recovers_lai_with_ensemble_sigma(prepared, atbd_scene):
     state, res = prepared
     _, _, truth = atbd_scene

@@ -54,6 +54,7 @@ def cloudy(optics):
     return _run(optics, 3, cfg, retrieve=rec), rec
 
 
+@pytest.mark.slow
 def test_shapes_dtypes_and_ranges(cloudy, optics):
     s, _ = cloudy
     n, y = 3, 32

@@ -93,6 +93,7 @@ def test_mismatched_models_and_counts_are_errors():
 
 
 
+@pytest.mark.slow
 def test_host_driven_loop_trains_as_the_compiled_loop():
     """The host-driven driver (the default for convolutional models on CPU) runs the same epochs, steps, early
     stopping and best-epoch restore as the compiled one; losses agree to float32 rounding."""

@@ -43,6 +43,7 @@ CASES = [pytest.param(n, kw, m, id=f"{n}-{m}") for n, kw in TINY for m in ("adap
 
 
 @pytest.mark.parametrize("name,kwargs,method", CASES)
+@pytest.mark.slow
 def test_frozen_parameters_bit_identical(name, kwargs, method, data):
     x, y = data
     model = make_regressor(name, x, y, rngs=nnx.Rngs(0), **kwargs)
@@ -76,6 +77,7 @@ def test_frozen_parameters_bit_identical(name, kwargs, method, data):
         assert bool(lora_or_adapter) == (name != "glm")  # GLM without projection has no block/stem to adapt
 
 
+@pytest.mark.slow
 def test_gradual_unfreezing_follows_schedule(data):
     x, y = data
     model = make_regressor("resnet", x, y, rngs=nnx.Rngs(0), d=8, n_blocks=2)

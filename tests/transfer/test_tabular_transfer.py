@@ -75,6 +75,7 @@ def _check_adapts(pre, tuned, hists, domains, factor=0.75):
         assert all(len(h) == (2 if method == "gradual" else 1) for h in hists[method])
 
 
+@pytest.mark.slow
 def test_dnn_every_method_adapts_to_a_shifted_domain(pretrained, tuned, domains):
     _check_adapts(pretrained, *tuned, domains)
 
@@ -88,6 +89,7 @@ def test_every_network_and_method_adapts_to_a_shifted_domain(network, domains):
 
 
 @pytest.mark.parametrize("network", list(LST_NETWORKS))
+@pytest.mark.slow
 def test_every_network_is_ready_for_every_method(network, domains):
     """The structure fine-tuning needs, without training: for each method a non-empty subset of the parameters
     trains in the first stage (all of them for "full" only), wrappers start as the identity, and gradual

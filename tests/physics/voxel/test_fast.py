@@ -56,6 +56,7 @@ def mc():
                                views=((30.0, 0.0),), pixel_size=0.5, max_order=12, batch_size=N)
 
 
+@pytest.mark.slow
 def test_single_scattering_matches_the_monte_carlo_first_order_in_a_heterogeneous_scene(mc):
     scene = _two_species()
     first = render(mc, SP, 0, max_order=1).mean(axis=(0, 1))
