@@ -90,16 +90,17 @@ def check_output_path(path: str) -> Path:
     return p
 
 
-def prepare_output(path: str, *, inputs=(), overwrite: bool = False) -> tuple[Path, str]:
+def prepare_output(path: str, *, inputs=(), overwrite: bool = False, formats=None) -> tuple[Path, str]:
     """:func:`leafjax.io.check_output` for ``--out``: ``(path, format)`` or a one-line error, before any compute.
 
     The format is the one the extension names (``.parquet``/``.pq`` Parquet, ``.csv`` CSV); an output equal to
-    one of ``inputs`` is refused, and so is an existing file unless ``overwrite`` (``--overwrite``).
+    one of ``inputs`` is refused, and so is an existing file unless ``overwrite`` (``--overwrite``); ``formats``:
+    another extension -> format table (e.g. ``{".npz": "npz"}``).
     """
     from ..io import check_output
 
     try:
-        return check_output(path, inputs=[i for i in inputs if i], overwrite=overwrite)
+        return check_output(path, inputs=[i for i in inputs if i], overwrite=overwrite, formats=formats)
     except ValueError as e:
         raise CLIError(f"--out: {e}") from None
 

@@ -153,7 +153,8 @@ def _write_npz(out: Path, **arrays) -> None:
 
 def run_simulate(args) -> int:
     """``leafjax voxel simulate``: every input checked, then trace, render, add noise, write."""
-    out, _ = _check_out(args.out, {".npz": "npz"}, (args.scene, args.spectra), args.overwrite)
+    out, _ = prepare_output(args.out, inputs=(args.scene, args.spectra), overwrite=args.overwrite,
+                            formats={".npz": "npz"})
     settings = _common(args)
     sza, saa = _float(args.sza, "--sza", 0.0, 88.999), _float(args.saa, "--saa")
     views = parse_views(args.views)
@@ -189,15 +190,6 @@ def run_simulate(args) -> int:
     print(f"wrote {out}: {len(views)} view(s) of {tallies.image_shape[0]} x {tallies.image_shape[1]} pixels x "
           f"{wl.size} wavelengths ({tallies.n_photons} photons, {tallies.unfinished} unfinished paths)")
     return 0
-
-
-def _check_out(path: str, formats, inputs, overwrite: bool):
-    from ..io import check_output
-
-    try:
-        return check_output(path, inputs=[i for i in inputs if i], overwrite=overwrite, formats=formats)
-    except ValueError as e:
-        raise CLIError(f"--out: {e}") from None
 
 
 def read_images(path: str) -> dict:

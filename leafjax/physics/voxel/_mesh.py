@@ -122,6 +122,20 @@ def _names(components) -> tuple[str, ...]:
     return tuple(components)
 
 
+def check_mesh(vertices: _ArrayIn, faces: _ArrayIn) -> tuple[np.ndarray, np.ndarray]:
+    """``(vertices (v, 3) float64, faces (f, 3) int64)`` of a triangle mesh, or a one-line ``ValueError``."""
+    v = np.asarray(vertices, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != 3 or not np.all(np.isfinite(v)):
+        raise ValueError(f"vertices must be finite with shape (v, 3) (m), got shape {v.shape}")
+    f = np.asarray(faces)
+    if f.ndim != 2 or f.shape[1] != 3 or (f.size and not np.issubdtype(f.dtype, np.integer)):
+        raise ValueError(f"faces must be integer vertex indices of shape (f, 3), got shape {f.shape} of {f.dtype}")
+    f = f.astype(np.int64)
+    if f.size and (f.min() < 0 or f.max() >= v.shape[0]):
+        raise ValueError(f"faces must index the {v.shape[0]} vertices, got indices in [{f.min()}, {f.max()}]")
+    return v, f
+
+
 def voxelise_mesh(vertices: _ArrayIn, faces: _ArrayIn, *, extent: Sequence[float], height: ArrayLike,
                   shape: Sequence[int], component_of_face: _ArrayIn | None = None,
                   components: Sequence[str] = ("leaves",), angle_classes: str = "prosail",
@@ -149,15 +163,7 @@ def voxelise_mesh(vertices: _ArrayIn, faces: _ArrayIn, *, extent: Sequence[float
         >>> round(float(scene.lai()[0]), 12), float(scene.lidf[0, 0])
         (1.0, 1.0)
     """
-    v = np.asarray(vertices, dtype=np.float64)
-    if v.ndim != 2 or v.shape[1] != 3 or not np.all(np.isfinite(v)):
-        raise ValueError(f"vertices must be finite with shape (v, 3) (m), got shape {v.shape}")
-    f = np.asarray(faces)
-    if f.ndim != 2 or f.shape[1] != 3 or (f.size and not np.issubdtype(f.dtype, np.integer)):
-        raise ValueError(f"faces must be integer vertex indices of shape (f, 3), got shape {f.shape} of {f.dtype}")
-    f = f.astype(np.int64)
-    if f.size and (f.min() < 0 or f.max() >= v.shape[0]):
-        raise ValueError(f"faces must index the {v.shape[0]} vertices, got indices in [{f.min()}, {f.max()}]")
+    v, f = check_mesh(vertices, faces)
     names = _names(components)
     if component_of_face is None:
         comp = np.zeros(f.shape[0], dtype=np.int64)

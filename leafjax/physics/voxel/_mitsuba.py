@@ -52,6 +52,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._builders import _ArrayIn
+from ._mesh import check_mesh
 
 #: Mitsuba variant used by default (vectorised LLVM back end, three bands per pass).
 DEFAULT_VARIANT: str = "llvm_ad_rgb"
@@ -101,15 +102,7 @@ def _angle(x, name: str) -> float:
 def _check(vertices, faces, component_of_face, rho, tau, soil, extent, height, sza, saa, vza, vaa, pixel_size,
            spp, seed, tiles, max_depth):
     """Validate every input with one-line ``ValueError`` messages; return the normalised values."""
-    v = np.asarray(vertices, dtype=np.float64)
-    if v.ndim != 2 or v.shape[1] != 3 or not np.all(np.isfinite(v)):
-        raise ValueError(f"vertices must be finite with shape (v, 3) (m), got shape {v.shape}")
-    f = np.asarray(faces)
-    if f.ndim != 2 or f.shape[1] != 3 or (f.size and not np.issubdtype(f.dtype, np.integer)):
-        raise ValueError(f"faces must be integer vertex indices of shape (f, 3), got shape {f.shape} of {f.dtype}")
-    f = f.astype(np.int64)
-    if f.size and (f.min() < 0 or f.max() >= v.shape[0]):
-        raise ValueError(f"faces must index the {v.shape[0]} vertices, got indices in [{f.min()}, {f.max()}]")
+    v, f = check_mesh(vertices, faces)
     r, t, s = (np.asarray(a, dtype=np.float64) for a in (rho, tau, soil))
     if r.ndim != 2 or t.shape != r.shape or s.shape != (r.shape[1],):
         raise ValueError(f"rho and tau must have shape (c, wl) and soil (wl,), got {r.shape}, {t.shape}, {s.shape}")
