@@ -28,7 +28,7 @@ from .._flags import NOT_INVERTED, Quality
 from ..core import exported_call
 from ..inversion import N_PRIOR_BANDS, SUBDOMAINS, Status, invert, make_problem, n_struct_prior
 from ..inversion._quality import with_at_bound
-from ..physics import LEAF_MODELS, ProspectProParams, get_leaf_model, nitrogen_from_protein
+from ..physics import CONSTANT_TABLES, LEAF_MODELS, ProspectProParams, get_leaf_model, nitrogen_from_protein
 from ._rows import output_rows, pad_size, padded_rows, row_quality
 from ._settings import ArchiveSettings
 from ._table import ArchiveInfo, Chunk, open_archive
@@ -73,6 +73,20 @@ class NStructPrior:
     def _x(kind: str, v: np.ndarray) -> np.ndarray:
         return v / (1 - v) if kind == "R" else (1 - v) / v
 
+    @classmethod
+    def recalibrated(cls, wavelengths: np.ndarray) -> "NStructPrior":
+        """The N line learned with the packaged ``recalibrated`` constants
+        (:func:`leafjax.inversion.packaged_corrections`), on reflectance after its measurement model, at the
+        band of the grid nearest to 1130 nm (within 10 nm)."""
+        from ..inversion import packaged_corrections
+
+        c = packaged_corrections()
+        wl = np.asarray(wavelengths, np.float64)
+        i = int(np.argmin(np.abs(wl - 1130.0)))
+        if abs(wl[i] - 1130.0) > 10:
+            raise ValueError("the recalibrated N line needs reflectance within 10 nm of 1130 nm")
+        return cls("R", i, float(c.n_slope), float(c.n_intercept))
+
     def __call__(self, spectra: np.ndarray) -> np.ndarray:
         """N estimates ``(*b,)`` for spectra ``(*b, wl)`` (fractions); NaN where the band is missing."""
         x = self._x(self.kind, np.asarray(spectra, np.float64)[..., self.index])
@@ -89,6 +103,8 @@ class LeafState:
     model: Any
     runs: tuple[tuple[str | None, Any, np.ndarray], ...]
     n_prior: NStructPrior | None
+    #: ``(offset (wl,), gain)`` of the recalibrated measurement model, applied to reflectance-only input.
+    measurement: tuple[np.ndarray, float] | None = None
 
 
 def _domain_mask(wl: np.ndarray, domains) -> np.ndarray:
@@ -116,6 +132,9 @@ class LeafArchiveTask(AbstractRowTask):
     def resolve(self, settings: ArchiveSettings, info: ArchiveInfo) -> ArchiveSettings:
         if settings.strategy not in ("full", "optimal"):
             raise ValueError(f"strategy must be 'full' or 'optimal', got {settings.strategy!r}")
+        if settings.constants not in CONSTANT_TABLES:
+            raise ValueError(f"unknown optical constants {settings.constants!r}; choose one of: "
+                             f"{', '.join(CONSTANT_TABLES)}")
         return AbstractRowTask.resolve(self, settings, info)
 
     def output_columns(self, settings: ArchiveSettings, info: ArchiveInfo) -> tuple[str, ...]:
@@ -128,9 +147,16 @@ class LeafArchiveTask(AbstractRowTask):
 
         wl = np.asarray(info.wavelengths, dtype=np.float64)
         dtype = jnp.float64 if settings.dtype == "float64" else jnp.float32
-        model = get_leaf_model(self.model_name, wavelengths=wl, dtype=dtype)
+        model = get_leaf_model(self.model_name, wavelengths=wl, dtype=dtype, constants=settings.constants)
         use_r, use_t = settings.use_r, settings.use_t
         n_prior = NStructPrior.fit(wl, "R" if use_r else "T") if use_r != use_t else None
+        measurement = None
+        if settings.constants == "recalibrated" and use_r and not use_t:  # the model the constants were fitted in
+            from ..inversion import packaged_corrections
+
+            c = packaged_corrections()
+            n_prior = NStructPrior.recalibrated(wl)
+            measurement = (c.basis(wl) @ np.asarray(c.offset, np.float64), float(np.exp(c.log_gain)))
         if settings.free is None:
             free = [n for n in model.params_type.names if n != "brown"]
             if wl.min() >= 800:
@@ -153,7 +179,7 @@ class LeafArchiveTask(AbstractRowTask):
             sub = [n for n in free if (n in _PIGMENTS) == visible_only or n == target or
                    (visible_only and n not in _PIGMENTS and n != "n_struct")]
             runs.append((target, problem(sub), m))
-        return LeafState(settings, model, tuple(runs), n_prior)
+        return LeafState(settings, model, tuple(runs), n_prior, measurement)
 
     def run(self, state: LeafState, chunk: Chunk):
         """Invert the chunk's valid rows (padded to :func:`~leafjax.archive._rows.pad_size`) and lay out its
@@ -164,6 +190,8 @@ class LeafArchiveTask(AbstractRowTask):
         scale = 0.01 if settings.percent else 1.0
         r = None if chunk.reflectance is None or not settings.use_r else chunk.reflectance * scale
         t = None if chunk.transmittance is None or not settings.use_t else chunk.transmittance * scale
+        if state.measurement is not None and r is not None:
+            r = (r - state.measurement[0]) / state.measurement[1]
         spectra = [x for x in (r, t) if x is not None]
         quality = row_quality(spectra)
         n = spectra[0].shape[0]

@@ -20,7 +20,10 @@ class ArchiveSettings:
       (spectra in percent: divided by 100), ``kind`` (``"R"``/``"T"``: what a ``.npy`` archive holds),
       ``free`` (parameters to estimate; ``None``: the task's default), ``max_steps`` (iteration limit);
     * leaf models (``"prospect-d"``, ``"prospect-pro"``): ``strategy`` (``"full"`` or ``"optimal"``, see
-      :func:`leafjax.inversion.invert_spectra`), ``n_starts`` (look-up-table starts per spectrum);
+      :func:`leafjax.inversion.invert_spectra`), ``n_starts`` (look-up-table starts per spectrum),
+      ``constants`` (the packaged optical-constant table: ``"published"`` or ``"recalibrated"``; with reflectance
+      alone, ``"recalibrated"`` also applies the measurement model and N line fitted with it, see
+      :func:`leafjax.inversion.packaged_corrections`);
     * ``model="prosail"``: ``sensor`` (band columns ``R_<band>`` of this sensor; ``None``: ``R_<nm>`` columns),
       ``leaf_model`` (the leaf model inside PROSAIL) and ``grid_step`` (simulation grid step, nm, with a sensor);
       ``bands`` (the sensor bands to use, aliases accepted; ``None``: every band column present), ``method``
@@ -55,6 +58,7 @@ class ArchiveSettings:
     method: str = "lm"
     products: tuple[str, ...] | None = None
     route_options: tuple[tuple[str, object], ...] = ()
+    constants: str = "published"
 
 
 def check_dtype(dtype: str) -> None:

@@ -49,6 +49,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--decimal", help="CSV input: decimal mark '.' or ',' (default: detected)")
     p.add_argument("--expected-rmse", help="RMSE expected from instrument and model (reflectance units, > 0); "
                    "rows with an RMSE above 3 times it are flagged poor_fit (default: the model's)")
+    p.add_argument("--constants", default="published", help="optical constants of the leaf model: published "
+                   "(default) | recalibrated (fitted on real leaf-clip spectra; with reflectance alone also its "
+                   "measurement model and N line)")
     p.add_argument("--dtype", default="float32", help="float32 (default) or float64")
     p.add_argument("--n-starts", default="1", help="look-up-table starting points per spectrum (default 1)")
     p.add_argument("--max-steps", default="60", help="iteration limit (default 60)")
@@ -111,6 +114,8 @@ def _check_flags(args) -> dict:
     """Every flag that needs no import: the parsed values (one-line ``CLIError`` otherwise)."""
     if args.strategy not in ("full", "optimal"):
         raise CLIError(f"--strategy must be full or optimal, got {args.strategy!r}"[:160])
+    if args.constants not in ("published", "recalibrated"):
+        raise CLIError(f"--constants must be published or recalibrated, got {args.constants!r}"[:160])
     if args.reflectance_only and args.transmittance_only:
         raise CLIError("--reflectance-only and --transmittance-only exclude each other")
     if args.kind not in ("R", "T"):
@@ -202,6 +207,8 @@ def run_invert(args) -> int:
             raise CLIError("--bands needs --sensor (band columns R_<band>)")
         values["bands"] = check_bands(values["bands"], args.sensor)
         values["products"] = check_route(args.method, values["products"], values["free"], values["route_options"])
+        if args.constants != "published":
+            raise CLIError("--constants applies to the leaf models prospect-d and prospect-pro")
     elif (args.sensor is not None or leaf_model != "prospect-d" or values["grid_step"] != 1
           or args.method != "lm" or values["bands"] is not None or values["products"] is not None
           or values["route_options"]):
@@ -213,7 +220,7 @@ def run_invert(args) -> int:
         max_steps=values["max_steps"], free=values["free"], kind=args.kind, sensor=args.sensor,
         leaf_model=leaf_model, grid_step=values["grid_step"], sep=values["sep"], decimal=values["decimal"],
         expected_rmse=values["expected_rmse"], bands=values["bands"], method=args.method,
-        products=values["products"], route_options=values["route_options"])
+        products=values["products"], route_options=values["route_options"], constants=args.constants)
     client = None
     if args.dask:
         try:

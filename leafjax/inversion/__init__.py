@@ -66,3 +66,12 @@ from ._voxel import (
     retrieve_voxel_prospect as retrieve_voxel_prospect,
     retrieve_voxel_spectra as retrieve_voxel_spectra,
 )
+from ._recalibration import (
+    Corrections as ProspectCorrections,
+    corrected_problem as corrected_problem,
+    invert_corrected as invert_corrected,
+    packaged_corrections as packaged_corrections,
+    recalibrate as recalibrate,
+    recalibration_loss as recalibration_loss,
+    trait_estimates as trait_estimates,
+)

@@ -23,6 +23,8 @@ from .leaf import (
     interfaces as interfaces,
     layer_transmissivity as layer_transmissivity,
     load_optical_constants as load_optical_constants,
+    table_provenance as table_provenance,
+    CONSTANT_TABLES as CONSTANT_TABLES,
     nitrogen_area_from_protein as nitrogen_area_from_protein,
     nitrogen_from_protein as nitrogen_from_protein,
     plate_model as plate_model,

@@ -230,3 +230,31 @@ def test_errors_are_one_line_and_bugs_are_reported_as_internal(monkeypatch, caps
     assert ex.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("leafjax: error:") and err.count("\n") == 1 and "--model" in err
+
+
+def test_recalibrated_constants_are_selectable(leaves, reference, tmp_path, capsys):
+    """``--constants recalibrated`` inverts with the packaged recalibrated table (a different answer from the
+    published constants, still finite); reflectance alone also applies its measurement model and N line, which
+    need a band within 10 nm of 1130 nm; unknown tables and canopy models get one-line errors."""
+    ref, _ = reference
+    out = tmp_path / "rec.parquet"
+    _invert(leaves, out, "--constants", "recalibrated")
+    rec = pd.read_parquet(out)
+    assert np.isfinite(rec["lma"]).all() and not np.allclose(rec["lma"], ref["lma"])
+    assert "--constants must be published or recalibrated" in _error(
+        capsys, ["invert", str(leaves), "--out", str(tmp_path / "x.csv"), *RUN, "--constants", "tuned"])
+    assert "within 10 nm of 1130 nm" in _error(
+        capsys, ["invert", str(leaves), "--out", str(tmp_path / "y.csv"), *RUN, "--reflectance-only",
+                 "--constants", "recalibrated"])
+    wl = np.array([800.0, 1130.0, *np.arange(1700.0, 2401.0, 100.0)])
+    model = get_leaf_model("prospect-d", wavelengths=wl, dtype=np.float64)
+    _, r, _ = simulate(model, default_prior("prospect-d"), 8, jax.random.key(5))
+    path = tmp_path / "r_only.csv"
+    pd.DataFrame(np.asarray(r), columns=spectral_columns("R", wl)).to_csv(path, index=False)
+    runs = {}
+    for table in ("published", "recalibrated"):
+        dest = tmp_path / f"r_{table}.csv"
+        _invert(path, dest, "--constants", table)
+        runs[table] = pd.read_csv(dest)
+    assert np.isfinite(runs["recalibrated"]["lma"]).all()
+    assert not np.allclose(runs["recalibrated"]["n_struct"], runs["published"]["n_struct"])

@@ -2,8 +2,10 @@
 
 from ._base import AbstractLeafModel as AbstractLeafModel, LeafOptics as LeafOptics
 from ._coefficients import (
+    CONSTANT_TABLES as CONSTANT_TABLES,
     OpticalConstants as OpticalConstants,
     load_optical_constants as load_optical_constants,
+    table_provenance as table_provenance,
     wavelength_grid as wavelength_grid,
 )
 from ._expint import exp1 as exp1, layer_transmissivity as layer_transmissivity

@@ -124,10 +124,12 @@ def _weighted_sum(params: AbstractLeafParams, pairs: Sequence[tuple[str, Array]]
     return total
 
 
-def resolve_constants(wavelengths, constants: OpticalConstants | None, dtype) -> OpticalConstants:
-    """Shared constructor logic: packaged constants unless given, then optional wavelength selection/cast."""
-    if constants is None:
-        constants = load_optical_constants(dtype=dtype)
+def resolve_constants(wavelengths, constants: OpticalConstants | str | None, dtype) -> OpticalConstants:
+    """Shared constructor logic: packaged constants unless given (``None``: the published table; a string: the
+    packaged table of that name, see :data:`~leafjax.physics.leaf.CONSTANT_TABLES`), then optional wavelength
+    selection/cast."""
+    if constants is None or isinstance(constants, str):
+        constants = load_optical_constants(dtype=dtype, table=constants or "published")
     elif dtype is not None:
         constants = constants.astype(dtype)
     if wavelengths is not None:

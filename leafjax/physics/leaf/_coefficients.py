@@ -90,15 +90,36 @@ class OpticalConstants(eqx.Module):
         return self.take(pos)
 
 
-def _table_path():
-    return resources.files("leafjax.physics.leaf").joinpath("data/prospect_coefficients.csv")
+#: The packaged optical-constant tables: ``published`` (Féret et al. 2017, 2021; module docstring) and
+#: ``recalibrated`` (the published table with the corrections learned by
+#: :func:`leafjax.inversion.recalibrate` on the CC BY 4.0 leaf datasets of the Global Spectra-Trait Initiative;
+#: provenance in ``data/prospect_coefficients_recalibrated.json``, written by
+#: ``experiments/leaf_traits/recalibration.py --export-table``).
+CONSTANT_TABLES = {"published": "data/prospect_coefficients.csv",
+                   "recalibrated": "data/prospect_coefficients_recalibrated.csv"}
 
 
-def _read_table() -> dict[str, np.ndarray]:
-    raw = _table_path().read_bytes()
+def _table_path(table: str = "published"):
+    if table not in CONSTANT_TABLES:
+        raise ValueError(f"unknown optical-constant table {table!r}; choose one of: {', '.join(CONSTANT_TABLES)}")
+    return resources.files("leafjax.physics.leaf").joinpath(CONSTANT_TABLES[table])
+
+
+def table_provenance(table: str = "recalibrated") -> dict:
+    """The provenance record (JSON) of a packaged table other than ``published``."""
+    import json
+
+    if table == "published":
+        return {"description": __doc__.strip(), "sha256": COEFFICIENTS_SHA256}
+    return json.loads(_table_path(table).with_suffix(".json").read_text())
+
+
+def _read_table(table: str = "published") -> dict[str, np.ndarray]:
+    raw = _table_path(table).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    if digest != COEFFICIENTS_SHA256:
-        raise RuntimeError(f"packaged PROSPECT coefficient table is corrupt (sha256 {digest})")
+    expected = COEFFICIENTS_SHA256 if table == "published" else table_provenance(table).get("sha256")
+    if digest != expected:
+        raise RuntimeError(f"packaged PROSPECT coefficient table {table!r} is corrupt (sha256 {digest})")
     import io
 
     arr = np.genfromtxt(io.BytesIO(raw), delimiter=",", names=True, dtype=np.float64)
@@ -115,12 +136,17 @@ def wavelength_grid(start: float = WAVELENGTH_MIN_NM, stop: float = WAVELENGTH_M
     return np.arange(start, stop + step / 2, step, dtype=np.float64)
 
 
-def load_optical_constants(wavelengths: Sequence[float] | np.ndarray | None = None, dtype=None) -> OpticalConstants:
+def load_optical_constants(wavelengths: Sequence[float] | np.ndarray | None = None, dtype=None,
+                           table: str = "published") -> OpticalConstants:
     """Load the packaged PROSPECT-D/PRO optical constants.
 
     **Arguments:**
     - ``wavelengths``: optional wavelengths (nm, on the 1-nm grid 400–2500) to keep; default all 2101 bands.
     - ``dtype``: array dtype; default JAX's default float (float32, or float64 with ``jax_enable_x64``).
+    - ``table``: ``"published"`` (default) or ``"recalibrated"`` (:data:`CONSTANT_TABLES`).
+
+    Raises:
+        ValueError: for an unknown table.
 
     **Returns:** an :class:`OpticalConstants` pytree.
 
@@ -129,7 +155,7 @@ def load_optical_constants(wavelengths: Sequence[float] | np.ndarray | None = No
         >>> c.n_bands
         2001
     """
-    table = _read_table()
+    table = _read_table(table)
     dtype = jnp.result_type(float) if dtype is None else dtype
     consts = OpticalConstants(
         wavelengths=jnp.asarray(table["wavelength"], dtype=dtype),

@@ -20,7 +20,8 @@ class ProspectD(AbstractLeafModel):
     **Arguments:**
     - ``wavelengths``: optional wavelengths (nm, on the 1-nm grid 400–2500) at which to simulate; only those
       bands are computed. Default: all 2101 bands.
-    - ``constants``: optional :class:`OpticalConstants` (e.g. recalibrated or traced); default: packaged table.
+    - ``constants``: optional :class:`OpticalConstants` (e.g. trainable or traced), or the name of a packaged
+      table (``"published"``, the default, or ``"recalibrated"``; see :data:`CONSTANT_TABLES`).
     - ``dtype``: optional dtype of the constants (``jnp.float32`` / ``jnp.float64``).
 
     Example:
@@ -36,7 +37,7 @@ class ProspectD(AbstractLeafModel):
     params_type: ClassVar[type] = ProspectDParams
     specs: ClassVar[tuple[ParameterSpec, ...]] = PROSPECT_D
 
-    def __init__(self, wavelengths=None, *, constants: OpticalConstants | None = None, dtype=None):
+    def __init__(self, wavelengths=None, *, constants: OpticalConstants | str | None = None, dtype=None):
         self.constants = resolve_constants(wavelengths, constants, dtype)
 
     def absorption(self, params: ProspectDParams) -> Float[Array, "*batch wl"]:
@@ -57,7 +58,7 @@ class ProspectPro(AbstractLeafModel):
     params_type: ClassVar[type] = ProspectProParams
     specs: ClassVar[tuple[ParameterSpec, ...]] = PROSPECT_PRO
 
-    def __init__(self, wavelengths=None, *, constants: OpticalConstants | None = None, dtype=None):
+    def __init__(self, wavelengths=None, *, constants: OpticalConstants | str | None = None, dtype=None):
         self.constants = resolve_constants(wavelengths, constants, dtype)
 
     def absorption(self, params: ProspectProParams) -> Float[Array, "*batch wl"]:
@@ -80,8 +81,9 @@ def prospect_pro(params: ProspectProParams, constants: OpticalConstants) -> Leaf
 LEAF_MODELS: dict[str, type[AbstractLeafModel]] = {"prospect-d": ProspectD, "prospect-pro": ProspectPro}
 
 
-def get_leaf_model(name: str, wavelengths=None, dtype=None) -> AbstractLeafModel:
-    """Build a leaf model by name (``"prospect-d"`` or ``"prospect-pro"``).
+def get_leaf_model(name: str, wavelengths=None, dtype=None, constants: str = "published") -> AbstractLeafModel:
+    """Build a leaf model by name (``"prospect-d"`` or ``"prospect-pro"``) on the packaged optical-constant
+    table ``constants`` (``"published"`` or ``"recalibrated"``).
 
     Raises:
         ValueError: for an unknown name.
@@ -89,4 +91,5 @@ def get_leaf_model(name: str, wavelengths=None, dtype=None) -> AbstractLeafModel
     key = name.lower().replace("_", "-")
     if key not in LEAF_MODELS:
         raise ValueError(f"unknown leaf model {name!r}; choose one of: {', '.join(LEAF_MODELS)}")
-    return LEAF_MODELS[key](wavelengths=None if wavelengths is None else np.asarray(wavelengths), dtype=dtype)
+    return LEAF_MODELS[key](wavelengths=None if wavelengths is None else np.asarray(wavelengths), dtype=dtype,
+                            constants=constants)
