@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from leafjax.baselines import PLSRCombined, PLSRSourceOnly, PLSRTargetOnly, ProspectInversion, TraitMean
-from leafjax.data import load_shared_datasets
+from leafjax.data import exclude_implausible, load_shared_datasets
 from leafjax.evaluation import (
     CALIBRATIONS,
     calibrated_interval,
@@ -347,6 +347,8 @@ def main(argv=None) -> None:
                     help="network configuration cross-fitted into the fusion beside the two PLSR (none: no network)")
     ap.add_argument("--no-nested", action="store_true", help="skip the (slower) truly nested PLSR selection")
     ap.add_argument("--nested-components", type=int, default=8, help="max PLSR components in the nested run")
+    ap.add_argument("--keep-implausible", action="store_true",
+                    help="keep the trait labels that leafjax.data.label_plausibility flags (default: set to NaN)")
     args = ap.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
     t0 = time.perf_counter()
@@ -354,6 +356,8 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     traits = [t for t in args.traits.split(",") if t]
     ds = load_shared_datasets(args.data)
+    if not args.keep_implausible:  # flagged labels leave training and scoring (docs/leaf_traits.md)
+        ds = exclude_implausible(ds)
     step_nm = args.step_nm
     if step_nm is None:  # the network grid's features, so that cross-fitted networks see what the grid saw
         runtime = Path(args.networks) / "runtime.json"
@@ -377,7 +381,8 @@ def main(argv=None) -> None:
     #    intervals of the inversion and of each fuser, stated and calibrated on the same k rows
     t_grid = time.perf_counter()
     if not (Path(args.networks) / "predictions.csv.gz").exists():  # the network grid first (resumable)
-        run_network_grid(["--grid", args.grid, "--out", args.networks, "--data", args.data])
+        run_network_grid(["--grid", args.grid, "--out", args.networks, "--data", args.data]
+                         + (["--keep-implausible"] if args.keep_implausible else []))
     t_grid = time.perf_counter() - t_grid
     t1 = time.perf_counter()
     preds = pd.read_csv(Path(args.networks) / "predictions.csv.gz")

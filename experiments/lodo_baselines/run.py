@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from leafjax.baselines import PLSRCombined, PLSRSourceOnly, PLSRTargetOnly, TraitMean
-from leafjax.data import describe, load_shared_datasets
+from leafjax.data import describe, exclude_implausible, load_shared_datasets
 from leafjax.evaluation import overview, plot_predicted_vs_measured, run_evaluation, summarise, write_tables
 from leafjax.preprocessing import compose, correct_splice_steps, flag_outliers, resample, savgol, to_fraction
 
@@ -34,10 +34,14 @@ def main(argv=None) -> None:
     ap.add_argument("--splice", action="store_true", help="apply detector splice-step correction first")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--datasets", default="", help="comma-separated dataset names (default: all files)")
+    ap.add_argument("--keep-implausible", action="store_true",
+                    help="keep the trait labels that leafjax.data.label_plausibility flags (default: set to NaN)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     ds = load_shared_datasets(args.data, [d for d in args.datasets.split(",") if d] or None)
+    if not args.keep_implausible:  # flagged labels leave training and scoring (docs/leaf_traits.md)
+        ds = exclude_implausible(ds)
     grid = np.arange(400.0, 2400.0 + 1e-9, args.step_nm)
     steps = [to_fraction] + ([correct_splice_steps] if args.splice else []) + [
         savgol, partial(resample, target_wavelengths=grid), flag_outliers]

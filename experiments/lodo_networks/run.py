@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from leafjax.baselines import PLSRCombined, PLSRSourceOnly, PLSRTargetOnly, TraitMean
-from leafjax.data import load_shared_datasets
+from leafjax.data import exclude_implausible, load_shared_datasets
 from leafjax.evaluation import overview, run_evaluation, summarise, write_tables
 from leafjax.preprocessing import compose, flag_outliers, resample, savgol, to_fraction
 from leafjax.transfer import simulate_training_set
@@ -60,6 +60,8 @@ def main(argv=None) -> None:
     ap.add_argument("--time-budget", type=float, default=None,
                     help="seconds: start no new (trait, network) part after this; rerun to continue")
     ap.add_argument("--restart", action="store_true", help="discard finished parts of an earlier run in --out")
+    ap.add_argument("--keep-implausible", action="store_true",
+                    help="keep the trait labels that leafjax.data.label_plausibility flags (default: set to NaN)")
     args = ap.parse_args(argv)
     cfg = dict(GRIDS[args.grid])
     cfg.update({k: v for k, v in vars(args).items() if k in cfg and v is not None})
@@ -68,9 +70,12 @@ def main(argv=None) -> None:
 
     jax.config.update("jax_enable_x64", True)  # entry point: float64 physics for the simulations
     t0 = time.perf_counter()
-    parts = _parts_folder(out, {**cfg, "traits": args.traits, "datasets": args.datasets, "lodo": not args.no_lodo},
+    parts = _parts_folder(out, {**cfg, "traits": args.traits, "datasets": args.datasets, "lodo": not args.no_lodo,
+                                **({"labels": "all"} if args.keep_implausible else {})},
                           restart=args.restart)
     ds = load_shared_datasets(args.data, split(args.datasets) or None)
+    if not args.keep_implausible:  # flagged labels leave training and scoring (docs/leaf_traits.md)
+        ds = exclude_implausible(ds)
     grid = np.arange(400.0, 2400.0 + 1e-9, cfg["step_nm"])
     ds, reports = compose(to_fraction, savgol, partial(resample, target_wavelengths=grid), flag_outliers)(ds)
     for r in reports:
