@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+# An experiment driver (a reduced run still takes about two minutes on 2 cores): run with `pytest -m slow`.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("h5py")
 
 
@@ -22,7 +25,6 @@ def reduced_run(shared_data, tmp_path_factory):
     return out
 
 
-@pytest.mark.slow
 def test_table_is_complete_and_finite(reduced_run):
     scores = pd.read_csv(reduced_run / "scores.csv")
     methods = set(scores["method"])
