@@ -235,7 +235,7 @@ def test_errors_are_one_line_and_bugs_are_reported_as_internal(monkeypatch, caps
 def test_recalibrated_constants_are_selectable(leaves, reference, tmp_path, capsys):
     """``--constants recalibrated`` inverts with the packaged recalibrated table (a different answer from the
     published constants, still finite); reflectance alone also applies its measurement model and N line, which
-    need a band within 10 nm of 1130 nm; unknown tables and canopy models get one-line errors."""
+    need a band within 10 nm of 1130 nm; an unknown table gets a one-line error."""
     ref, _ = reference
     out = tmp_path / "rec.parquet"
     _invert(leaves, out, "--constants", "recalibrated")
