@@ -74,18 +74,10 @@ class NStructPrior:
         return v / (1 - v) if kind == "R" else (1 - v) / v
 
     @classmethod
-    def recalibrated(cls, wavelengths: np.ndarray) -> "NStructPrior":
-        """The N line learned with the packaged ``recalibrated`` constants
-        (:func:`leafjax.inversion.packaged_corrections`), on reflectance after its measurement model, at the
-        band of the grid nearest to 1130 nm (within 10 nm)."""
-        from ..inversion import packaged_corrections
-
-        c = packaged_corrections()
-        wl = np.asarray(wavelengths, np.float64)
-        i = int(np.argmin(np.abs(wl - 1130.0)))
-        if abs(wl[i] - 1130.0) > 10:
-            raise ValueError("the recalibrated N line needs reflectance within 10 nm of 1130 nm")
-        return cls("R", i, float(c.n_slope), float(c.n_intercept))
+    def recalibrated(cls, wavelengths: np.ndarray, corrections) -> "NStructPrior":
+        """The N line of ``corrections`` (:func:`leafjax.inversion.packaged_corrections`), applied to reflectance
+        after their measurement model, at the band of the grid nearest to their N band (within 10 nm)."""
+        return cls("R", corrections.n_band(wavelengths), float(corrections.n_slope), float(corrections.n_intercept))
 
     def __call__(self, spectra: np.ndarray) -> np.ndarray:
         """N estimates ``(*b,)`` for spectra ``(*b, wl)`` (fractions); NaN where the band is missing."""
@@ -155,8 +147,8 @@ class LeafArchiveTask(AbstractRowTask):
             from ..inversion import packaged_corrections
 
             c = packaged_corrections()
-            n_prior = NStructPrior.recalibrated(wl)
-            measurement = (c.basis(wl) @ np.asarray(c.offset, np.float64), float(np.exp(c.log_gain)))
+            n_prior = NStructPrior.recalibrated(wl, c)
+            measurement = c.measurement(wl)
         if settings.free is None:
             free = [n for n in model.params_type.names if n != "brown"]
             if wl.min() >= 800:

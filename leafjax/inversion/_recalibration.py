@@ -114,6 +114,22 @@ class Corrections(eqx.Module):
                                    k_cm=constants.k_cm * fd, k_prot=constants.k_prot * fd,
                                    k_cbc=constants.k_cbc * fd)
 
+    def measurement(self, wavelengths) -> tuple[np.ndarray, float]:
+        """The measurement model on ``wavelengths`` (nm) as numbers: ``(offset (wl,), gain)``."""
+        return self.basis(wavelengths) @ np.asarray(self.offset, np.float64), float(np.exp(self.log_gain))
+
+    def n_band(self, wavelengths) -> int:
+        """Index of the band of ``wavelengths`` (nm) nearest to :data:`N_BAND`.
+
+        Raises:
+            ValueError: if none lies within 10 nm of it.
+        """
+        wl = np.asarray(wavelengths, np.float64)
+        i = int(np.argmin(np.abs(wl - N_BAND)))
+        if abs(wl[i] - N_BAND) > 10:
+            raise ValueError(f"the recalibrated N line needs reflectance within 10 nm of {N_BAND:g} nm")
+        return i
+
     def correct(self, reflectance: Float[Array, "*b wl"], wavelengths) -> Float[Array, "*b wl"]:
         """Invert the measurement model: ``(R_obs − offset(λ)) / gain`` (fractions)."""
         b = jnp.asarray(self.basis(wavelengths), reflectance.dtype)
@@ -201,6 +217,9 @@ def invert_corrected(problem, corrections: Corrections, reflectance, nir_reflect
     (its wavelengths must be concrete).  Returns the :class:`~leafjax.inversion.InversionResult`; its
     ``derived`` holds ``lma = prot + cbc`` and nitrogen."""
     r = corrections.correct(jnp.asarray(reflectance, problem.dtype), np.asarray(problem.wavelengths))
+    if jnp.shape(nir_reflectance) != r.shape[:-1]:
+        raise ValueError(f"nir_reflectance must have shape {r.shape[:-1]} (one value per spectrum), got "
+                         f"{jnp.shape(nir_reflectance)}")
     n = corrections.n_struct(jnp.asarray(nir_reflectance, problem.dtype))
     fixed = {"n_struct": n, **{k: jnp.full(n.shape, v, problem.dtype) for k, v in _FIXED.items()}}
     problem = eqx.tree_at(lambda p: p.model.constants, problem, corrections.apply(problem.model.constants))
@@ -275,6 +294,8 @@ def recalibrate(reflectance, nir_reflectance, wavelengths, labels: Mapping[str, 
                          f"{r.shape}, {nir.shape} and {g.shape}")
     if not (np.isfinite(r).all() and np.isfinite(nir).all()):
         raise ValueError("reflectance has non-finite values: select finite bands and rows first")
+    if not np.all((nir > 0) & (nir < 1)):
+        raise ValueError("nir_reflectance must be fractions strictly between 0 and 1")
     if wl.min() < WINDOW[0] - 1e-9 or wl.max() > WINDOW[1] + 1e-9:
         raise ValueError(f"wavelengths must lie in {WINDOW} nm")
     bad = [t for t in labels if t not in _TRAITS]

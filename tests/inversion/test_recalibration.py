@@ -118,3 +118,17 @@ def test_packaged_recalibrated_table_is_the_published_one_with_its_corrections()
     with pytest.raises(ValueError, match="unknown optical-constant table"):
         load_optical_constants(table="tuned")
     assert N_BAND == prov["n_band_nm"] and set(COMPONENTS) == set(prov["components"])
+
+
+def test_invert_corrected_and_the_measurement_model_check_their_input():
+    c = ProspectCorrections.identity()
+    offset, gain = c.measurement(WL)
+    assert offset.shape == WL.shape and np.all(offset == 0) and gain == 1.0
+    with pytest.raises(ValueError, match="within 10 nm of 1130"):
+        c.n_band(WL)
+    assert c.n_band(np.array([800.0, 1125.0, 1700.0])) == 1
+    with pytest.raises(ValueError, match="one value per spectrum"):
+        invert_corrected(corrected_problem(WL), c, np.full((3, WL.size), 0.3), np.full(2, 0.45))
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        recalibrate(np.full((4, WL.size), 0.3), np.array([0.4, 0.5, 1.2, 0.4]), WL, {"lma": np.full(4, 0.005)},
+                    np.array(list("aabb")))
