@@ -44,10 +44,10 @@ import pandas as pd
 
 from leafjax.baselines import ProspectInversion
 from leafjax.data import exclude_implausible, load_shared_datasets
-from leafjax.evaluation import write_tables
+from leafjax.evaluation import r2, rmse, write_tables
 from leafjax.inversion import ProspectCorrections as Corrections
 from leafjax.inversion import corrected_problem, invert_corrected, packaged_corrections, recalibrate, trait_estimates
-from leafjax.inversion._recalibration import COMPONENTS, N_BAND, WINDOW
+from leafjax.inversion._recalibration import COMPONENTS, WINDOW
 from leafjax.preprocessing import compose, flag_outliers, resample, savgol, to_fraction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,18 +74,21 @@ def load(folder, step_nm: float = 5.0, keep_implausible: bool = False, names=Non
 
 
 def arrays(ds) -> dict:
-    """Window reflectance, NIR reflectance at :data:`N_BAND`, labels and dataset names of the usable rows."""
+    """Window reflectance, NIR reflectance at :data:`N_BAND`, labels (and whether a row has any) and dataset
+    names of the usable rows."""
     wl = ds.wavelengths
     keep = (wl >= WINDOW[0]) & (wl <= WINDOW[1])
-    i_nir = int(np.argmin(np.abs(wl - N_BAND)))
-    if abs(wl[i_nir] - N_BAND) > 10:
-        raise SystemExit(f"the spectra have no band within 10 nm of {N_BAND:g} nm")
+    try:
+        i_nir = Corrections.identity().n_band(wl)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
     r, nir = ds.reflectance[:, keep], ds.reflectance[:, i_nir]
     ok = np.isfinite(r).all(1) & np.isfinite(nir) & (nir > 0) & (nir < 1)
     out = {"wl": wl[keep], "r": r[ok], "nir": nir[ok], "name": ds.meta["dataset"].to_numpy().astype(str)[ok],
            "ds": ds.subset(ok)}
     for t in TRAITS:
         out[t] = ds.trait(t)[ok] if t in ds.traits.columns else np.full(ok.sum(), np.nan)
+    out["labelled"] = np.any([np.isfinite(out[t]) for t in TRAITS], axis=0)
     return out
 
 
@@ -95,8 +98,8 @@ def score(y, est, sd=None) -> dict:
     if f.sum() < 3:
         return {}
     e, t = est[f], y[f]
-    out = {"n": int(f.sum()), "rmse_g_m2": float(np.sqrt(np.mean((e - t) ** 2)) * TO_G_M2),
-           "bias_g_m2": float(np.mean(e - t) * TO_G_M2), "r2": float(1 - np.sum((e - t) ** 2) / np.sum((t - t.mean()) ** 2))}
+    out = {"n": int(f.sum()), "rmse_g_m2": rmse(t, e) * TO_G_M2, "bias_g_m2": float(np.mean(e - t) * TO_G_M2),
+           "r2": r2(t, e)}
     if sd is not None:
         out["coverage90"] = float(np.mean(np.abs(e - t) <= Z90 * sd[f]))
     return out
@@ -123,10 +126,7 @@ def relative_model_error(y, est, sd, level: float = 0.9) -> float:
 
 def run_fold(a: dict, problem, hold: str, components, steps: int, seed: int) -> tuple[list[dict], Corrections]:
     """Recalibrate on every dataset but ``hold``, then score ``hold`` with the published and learned constants."""
-    labelled = np.zeros(a["name"].shape, bool)
-    for t in TRAITS:
-        labelled |= np.isfinite(a[t])
-    src, tst = (a["name"] != hold) & labelled, a["name"] == hold
+    src, tst = (a["name"] != hold) & a["labelled"], a["name"] == hold
     labels = {t: a[t][src] for t in TRAITS}
     corr, _ = recalibrate(a["r"][src], a["nir"][src], a["wl"], labels, a["name"][src], components=components,
                           steps=steps, key=jax.random.key(seed))
@@ -162,6 +162,22 @@ def study_baseline(a: dict, hold: str) -> list[dict]:
     return rows
 
 
+def fold_part(parts: Path, a: dict, problem, hold: str, steps: int, seed: int, without: str | None = None) -> dict:
+    """One fold (all corrections, or all but ``without``), read from ``parts`` when an earlier run finished it,
+    else computed and written there at once: ``{rows, corrections, seconds}``."""
+    part = parts / f"{hold}_{steps}_{seed}{'' if without is None else f'_without_{without}'}.json"
+    if part.exists():
+        return json.loads(part.read_text())
+    t = time.perf_counter()
+    comps = tuple(c for c in COMPONENTS if c != without)
+    r, c = run_fold(a, problem, hold, comps, steps, seed)
+    done = {"rows": r + (study_baseline(a, hold) if without is None else []), "corrections": c.to_dict(),
+            "seconds": round(time.perf_counter() - t, 1)}
+    part.write_text(json.dumps(done))
+    print(f"{hold}{'' if without is None else f' without {without}'}: {done['seconds']:.0f} s", flush=True)
+    return done
+
+
 def summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per trait and method: datasets, median RMSE (g/m²), datasets with R² > 0, median coverage."""
     g = table.groupby(["trait", "method"], sort=False)
@@ -172,10 +188,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def export_table(a: dict, prefixes, steps: int, seed: int, out_csv: Path) -> Corrections:
     """Fit on the datasets whose names start with ``prefixes``; write the corrected table and its provenance."""
-    labelled = np.zeros(a["name"].shape, bool)
-    for t in TRAITS:
-        labelled |= np.isfinite(a[t])
-    use = np.array([any(n.startswith(p) for p in prefixes) for n in a["name"]]) & labelled
+    use = np.array([any(n.startswith(p) for p in prefixes) for n in a["name"]]) & a["labelled"]
     if not use.any():
         raise SystemExit(f"no dataset name starts with {prefixes}")
     corr, hist = recalibrate(a["r"][use], a["nir"][use], a["wl"], {t: a[t][use] for t in TRAITS}, a["name"][use],
@@ -221,29 +234,22 @@ def main(argv=None) -> None:
                        if np.isfinite(a[t][a["name"] == n]).sum() >= 3})
     folds = args.folds.split(",") if args.folds else labelled
     args.out.mkdir(parents=True, exist_ok=True)
-    runtime = {"machine": f"{platform.machine()} {platform.processor()}".strip(), "cpus": jax.device_count(),
+    runtime = {"machine": f"{platform.machine()} {platform.processor()}".strip(), "jax_devices": jax.device_count(),
                "backend": jax.default_backend(), "steps": args.steps, "folds": folds}
     if args.export_table:
         path = REPO / "leafjax" / "physics" / "leaf" / "data" / "prospect_coefficients_recalibrated.csv"
         export_table(a, tuple(args.export_prefixes.split(",")), args.steps, args.seed, path)
         print(f"wrote {path.relative_to(REPO)}")
+    parts = args.out / "recalibration_parts"  # one file per finished fold: a rerun continues
+    parts.mkdir(parents=True, exist_ok=True)
+    fold_seconds = 0.0
     if not args.skip_lodo:
         rows, corrections = [], {}
-        parts = args.out / "recalibration_parts"  # one file per finished fold: a rerun continues
-        parts.mkdir(parents=True, exist_ok=True)
         for hold in folds:
-            part = parts / f"{hold}_{args.steps}_{args.seed}.json"
-            if part.exists():
-                done = json.loads(part.read_text())
-            else:
-                t = time.perf_counter()
-                r, c = run_fold(a, problem, hold, COMPONENTS, args.steps, args.seed)
-                done = {"rows": r + study_baseline(a, hold), "corrections": c.to_dict(),
-                        "seconds": round(time.perf_counter() - t, 1)}
-                part.write_text(json.dumps(done))
-                print(f"{hold}: {done['seconds']:.0f} s", flush=True)
+            done = fold_part(parts, a, problem, hold, args.steps, args.seed)
             rows += done["rows"]
             corrections[hold] = done["corrections"]
+            fold_seconds += done["seconds"]
         table = pd.DataFrame(rows)
         summ = summary(table)
         write_tables({"recalibration_by_dataset": table, "recalibration_summary": summ}, args.out)
@@ -252,11 +258,10 @@ def main(argv=None) -> None:
     if args.ablation:
         rows = []
         for off in COMPONENTS:
-            comps = tuple(c for c in COMPONENTS if c != off)
             for hold in folds:
-                r, _ = run_fold(a, problem, hold, comps, args.steps, args.seed)
-                rows += [dict(x, switched_off=off) for x in r if x["method"] == "recalibrated"]
-            print(f"without {off}: done", flush=True)
+                done = fold_part(parts, a, problem, hold, args.steps, args.seed, without=off)
+                rows += [dict(x, switched_off=off) for x in done["rows"] if x["method"] == "recalibrated"]
+                fold_seconds += done["seconds"]
         abl = pd.DataFrame(rows)
         g = abl.groupby(["trait", "switched_off"], sort=False)
         write_tables({"recalibration_ablation": pd.DataFrame({
@@ -265,11 +270,12 @@ def main(argv=None) -> None:
     if args.apply_to is not None:
         names = args.apply_datasets.split(",") if args.apply_datasets else None
         b = arrays(load(args.apply_to, args.step_nm, args.keep_implausible, names))
-        rows = []
+        rows, new_problem = [], corrected_problem(b["wl"])
+        methods = (("published", Corrections.identity()), ("recalibrated", packaged_corrections()))
         for n in sorted(set(b["name"])):
             m = b["name"] == n
-            for method, c in (("published", Corrections.identity()), ("recalibrated", packaged_corrections())):
-                res = invert_corrected(corrected_problem(b["wl"]), c, b["r"][m], b["nir"][m])
+            for method, c in methods:
+                res = invert_corrected(new_problem, c, b["r"][m], b["nir"][m])
                 est = trait_estimates(res)
                 for t in TRAITS:
                     sc = score(b[t][m], np.asarray(est[t]))
@@ -277,7 +283,8 @@ def main(argv=None) -> None:
                         rows.append({"trait": t, "dataset": n, "method": method, **sc})
         write_tables({"recalibration_new_datasets": pd.DataFrame(rows)}, args.out)
         print(pd.DataFrame(rows).to_string(index=False))
-    runtime["wall_s"] = round(time.perf_counter() - t0, 1)
+    # fold_seconds: compute of the folds, including those an earlier run wrote to recalibration_parts
+    runtime.update(wall_s=round(time.perf_counter() - t0, 1), fold_seconds=round(fold_seconds, 1))
     (args.out / "recalibration_runtime.json").write_text(json.dumps(runtime, indent=1))
 
 
